@@ -1,0 +1,112 @@
+// Shared pieces of the browser tests: a static server for dist/ on 127.0.0.1, Chromium with WebGPU on
+// SwiftShader, and helpers to read the page.
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
+
+export const DIST = new URL('../dist/', import.meta.url).pathname;
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json', '.gz': 'application/gzip',
+  '.png': 'image/png', '.webmanifest': 'application/manifest+json',
+};
+
+// Bad datasets served under /bad/<case>/<file>: each case breaks one file of the real dataset.
+function idx(magic, dims, body) {
+  const header = Buffer.alloc(4 + 4 * dims.length);
+  header.writeUInt32BE(magic, 0);
+  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+  return Buffer.concat([header, body]);
+}
+const BAD_CASES = {
+  // The labels file replaced by an image header: wrong magic number.
+  'wrong-magic': { file: 'train-labels-idx1-ubyte.gz', bytes: () => gzipSync(idx(0x803, [1, 1, 1], Buffer.from([0]))) },
+  // The test images cut to their first 1,000 bytes of gzip: a broken gzip stream.
+  'bad-gzip': { file: 't10k-images-idx3-ubyte.gz', bytes: (real) => real.subarray(0, 1000) },
+  // The test labels announce 10,000 labels but carry 10: truncated.
+  'truncated': { file: 't10k-labels-idx1-ubyte.gz', bytes: () => gzipSync(idx(0x801, [10000], Buffer.alloc(10))) },
+  // The test labels file is missing: 404.
+  'missing': { file: 't10k-labels-idx1-ubyte.gz', bytes: () => null },
+};
+
+/** Serves dist/ on 127.0.0.1 (a free port). Records every request path. */
+export async function startServer() {
+  const requests = [];
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
+    requests.push(path);
+    let file = normalize(join(DIST, path.endsWith('/') ? path + 'index.html' : path));
+    const bad = path.match(/^\/bad\/([a-z-]+)\/(.+)$/);
+    if (bad && BAD_CASES[bad[1]]) {
+      const kase = BAD_CASES[bad[1]];
+      const real = await readFile(join(DIST, 'data', bad[2]));
+      const bytes = bad[2] === kase.file ? kase.bytes(real) : real;
+      if (bytes === null) { res.writeHead(404).end('not found'); return; }
+      res.writeHead(200, { 'content-type': TYPES['.gz'], 'content-length': bytes.length }).end(bytes);
+      return;
+    }
+    if (!file.startsWith(DIST)) { res.writeHead(403).end(); return; }
+    try {
+      const info = await stat(file);
+      if (info.isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'content-length': body.length });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}/`, requests, close: () => new Promise((r) => server.close(r)) };
+}
+
+/** Debian's Chromium, headless, with WebGPU on SwiftShader (software) so it works on machines without a GPU. */
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
+      '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+    ],
+  });
+}
+
+/** Opens a page and collects console errors and uncaught exceptions. */
+export async function openPage(browser, url) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  return { page, errors };
+}
+
+export const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+/** Waits until `dataset-status` reads one of `values`; returns it. */
+export async function waitForStatus(page, values, timeout = 240_000) {
+  await page.waitForFunction(
+    (vals) => vals.includes(document.querySelector('[data-testid="dataset-status"]')?.textContent),
+    values, { timeout, polling: 250 });
+  return byTestId(page, 'dataset-status').textContent();
+}
+
+/** Counts the canvas's pixels that differ from its top-left pixel (the background) and distinct colours. */
+export async function canvasInk(page, testid) {
+  return page.evaluate((id) => {
+    const c = document.querySelector(`[data-testid="${id}"]`);
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let ink = 0; const colours = new Set();
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i] !== d[0] || d[i + 1] !== d[1] || d[i + 2] !== d[2]) ink++;
+      if (colours.size < 5000) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    }
+    return { ink, colours: colours.size, width: c.width, height: c.height };
+  }, testid);
+}

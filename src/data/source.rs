@@ -1,0 +1,150 @@
+//! Where a dataset comes from: the bundled Fashion-MNIST, another IDX dataset at a URL, or files the user
+//! picked; and its class names.
+
+use super::dataset::FileNames;
+
+/// Fashion-MNIST's classes in label order (Xiao, Rasul and Vollgraf, 2017).
+pub const FASHION_CLASSES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+/// The folder, relative to the page, where setup puts Fashion-MNIST.
+pub const BUNDLED_BASE: &str = "data/";
+
+/// A dataset to download: a base URL the four standard file names are appended to, and class names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSource {
+    /// Base URL ending in `/`.
+    pub base: String,
+    pub files: FileNames,
+    pub class_names: Vec<String>,
+}
+
+impl DataSource {
+    /// The bundled Fashion-MNIST.
+    pub fn fashion() -> Self {
+        Self {
+            base: BUNDLED_BASE.into(),
+            files: FileNames::default(),
+            class_names: FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// From the URL parameters `data` (absent or `fashion`: the bundled set; else a base URL) and `classes`
+    /// (comma-separated names, or a number of classes to name `0..n`; default: Fashion-MNIST's names for
+    /// the bundled set, ten numbered classes otherwise).
+    pub fn from_params(data: Option<&str>, classes: Option<&str>) -> Self {
+        let mut source = Self::fashion();
+        if let Some(base) = data.map(str::trim).filter(|d| !d.is_empty() && *d != "fashion") {
+            source.base = if base.ends_with('/') { base.to_string() } else { format!("{base}/") };
+            source.class_names = numbered_classes(10);
+        }
+        if let Some(classes) = classes.map(str::trim).filter(|c| !c.is_empty()) {
+            source.class_names = parse_class_names(classes);
+        }
+        source
+    }
+
+    /// The four URLs in the order train images, train labels, test images, test labels.
+    pub fn urls(&self) -> [String; 4] {
+        [&self.files.train_images, &self.files.train_labels, &self.files.test_images, &self.files.test_labels]
+            .map(|f| format!("{}{}", self.base, f))
+    }
+
+    /// True for the bundled Fashion-MNIST.
+    pub fn is_bundled(&self) -> bool {
+        self.base == BUNDLED_BASE
+    }
+}
+
+/// `"3"` gives `["0", "1", "2"]`; `"cat,dog"` gives those names. A number above 256 is capped (labels
+/// are bytes).
+pub fn parse_class_names(spec: &str) -> Vec<String> {
+    match spec.parse::<usize>() {
+        Ok(n) => numbered_classes(n.clamp(1, 256)),
+        Err(_) => spec.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+    }
+}
+
+/// Classes named by their number.
+pub fn numbered_classes(n: usize) -> Vec<String> {
+    (0..n).map(|i| i.to_string()).collect()
+}
+
+/// Orders four picked file names as train images, train labels, test images, test labels, by the usual
+/// naming (`train`/`t10k`/`test`, `images`/`idx3`, `labels`/`idx1`). Returns indices into `names`.
+pub fn assign_idx_files(names: &[String]) -> Result<[usize; 4], String> {
+    if names.len() != 4 {
+        return Err(format!(
+            "pick exactly four files (train images, train labels, test images, test labels); got {}",
+            names.len()
+        ));
+    }
+    let role = |name: &str| {
+        let n = name.to_ascii_lowercase();
+        let test = n.contains("t10k") || n.contains("test");
+        let train = n.contains("train");
+        let images = n.contains("idx3") || n.contains("images");
+        let labels = n.contains("idx1") || n.contains("labels");
+        match (train && !test, test && !train, images && !labels, labels && !images) {
+            (true, false, true, false) => Some(0),
+            (true, false, false, true) => Some(1),
+            (false, true, true, false) => Some(2),
+            (false, true, false, true) => Some(3),
+            _ => None,
+        }
+    };
+    let mut order = [usize::MAX; 4];
+    for (i, name) in names.iter().enumerate() {
+        let slot = role(name).ok_or_else(|| {
+            format!("cannot tell what {name} holds: name files like train-images-idx3-ubyte.gz or t10k-labels-idx1-ubyte")
+        })?;
+        if order[slot] != usize::MAX {
+            return Err(format!("{name} and {} hold the same part; pick one of each", names[order[slot]]));
+        }
+        order[slot] = i;
+    }
+    Ok(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_to_bundled_fashion() {
+        let s = DataSource::from_params(None, None);
+        assert!(s.is_bundled());
+        assert_eq!(s.class_names[9], "Ankle boot");
+        assert_eq!(s.urls()[0], "data/train-images-idx3-ubyte.gz");
+        assert_eq!(DataSource::from_params(Some("fashion"), None), s);
+    }
+
+    #[test]
+    fn other_dataset_by_url_with_numbered_or_named_classes() {
+        let s = DataSource::from_params(Some("mnist"), None);
+        assert_eq!(s.urls()[3], "mnist/t10k-labels-idx1-ubyte.gz");
+        assert_eq!(s.class_names, numbered_classes(10));
+        let s = DataSource::from_params(Some("kmnist/"), Some("o, ki ,su"));
+        assert_eq!(s.base, "kmnist/");
+        assert_eq!(s.class_names, vec!["o", "ki", "su"]);
+        assert_eq!(parse_class_names("4").len(), 4);
+        assert_eq!(parse_class_names("1000").len(), 256);
+    }
+
+    #[test]
+    fn picked_files_are_ordered_by_name() {
+        let names: Vec<String> =
+            ["t10k-labels-idx1-ubyte", "train-images-idx3-ubyte.gz", "test-images.gz", "train-labels.gz"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        assert_eq!(assign_idx_files(&names).unwrap(), [1, 3, 2, 0]);
+        assert!(assign_idx_files(&names[..3]).unwrap_err().contains("exactly four"));
+        let mut dup = names.clone();
+        dup[0] = "test-images-2.gz".into();
+        assert!(assign_idx_files(&dup).unwrap_err().contains("same part"));
+        let mut odd = names;
+        odd[0] = "photo.png".into();
+        assert!(assign_idx_files(&odd).unwrap_err().contains("photo.png"));
+    }
+}

@@ -1,0 +1,9 @@
+//! Models, training, metrics and explanations. Takes the device as an argument: only the worker chooses
+//! WebGPU or the CPU.
+
+pub mod backend;
+pub mod gradcam;
+pub mod metrics;
+pub mod nn;
+pub mod store;
+pub mod train;

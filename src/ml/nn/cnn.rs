@@ -1,0 +1,141 @@
+//! The default CNN: blocks of two 3x3 convolutions with batch norm and ReLU, max pooling and dropout, then
+//! a small dense head.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// Configuration of [`Cnn`].
+#[derive(Config, Debug)]
+pub struct CnnConfig {
+    #[config(default = 10)]
+    pub classes: usize,
+    /// Output channels of each block; each block halves the image side.
+    #[config(default = "vec![32, 64]")]
+    pub channels: Vec<usize>,
+    /// Width of the dense hidden layer.
+    #[config(default = 256)]
+    pub hidden: usize,
+    /// Dropout after each block.
+    #[config(default = 0.25)]
+    pub block_dropout: f64,
+    /// Dropout before the last layer.
+    #[config(default = 0.5)]
+    pub head_dropout: f64,
+    /// Side of the input images.
+    #[config(default = 28)]
+    pub image_side: usize,
+}
+
+/// A conv-BN-ReLU layer.
+#[derive(Module, Debug)]
+pub struct ConvBn {
+    conv: Conv2d,
+    norm: BatchNorm,
+}
+
+impl ConvBn {
+    /// A 3x3 convolution keeping the size, without bias (batch norm has one), then batch norm.
+    pub fn new(input: usize, output: usize, stride: usize, device: &Device) -> Self {
+        Self {
+            conv: Conv2dConfig::new([input, output], [3, 3])
+                .with_stride([stride, stride])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_bias(false)
+                .init(device),
+            norm: BatchNormConfig::new(output).init(device),
+        }
+    }
+
+    /// Convolution and batch norm, without the activation.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.norm.forward(self.conv.forward(x))
+    }
+}
+
+/// One block: conv-BN-ReLU twice, max pool 2x2, dropout.
+#[derive(Module, Debug)]
+pub struct CnnBlock {
+    first: ConvBn,
+    second: ConvBn,
+    pool: MaxPool2d,
+    dropout: Dropout,
+}
+
+impl CnnBlock {
+    /// The block's last activation, before pooling (what Grad-CAM explains).
+    fn activations(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = relu(self.first.forward(x));
+        relu(self.second.forward(x))
+    }
+
+    fn pool(&self, x: Tensor<4>) -> Tensor<4> {
+        self.dropout.forward(self.pool.forward(x))
+    }
+}
+
+/// The CNN.
+#[derive(Module, Debug)]
+pub struct Cnn {
+    blocks: Vec<CnnBlock>,
+    fc1: Linear,
+    dropout: Dropout,
+    fc2: Linear,
+}
+
+impl CnnConfig {
+    /// Builds the network.
+    pub fn init(&self, device: &Device) -> Cnn {
+        let mut input = 1;
+        let blocks = self
+            .channels
+            .iter()
+            .map(|&output| {
+                let block = CnnBlock {
+                    first: ConvBn::new(input, output, 1, device),
+                    second: ConvBn::new(output, output, 1, device),
+                    pool: MaxPool2dConfig::new([2, 2]).init(),
+                    dropout: DropoutConfig::new(self.block_dropout).init(),
+                };
+                input = output;
+                block
+            })
+            .collect();
+        let side = self.image_side >> self.channels.len();
+        Cnn {
+            blocks,
+            fc1: LinearConfig::new(input * side * side, self.hidden).init(device),
+            dropout: DropoutConfig::new(self.head_dropout).init(),
+            fc2: LinearConfig::new(self.hidden, self.classes).init(device),
+        }
+    }
+}
+
+impl Cnn {
+    /// # Shapes
+    /// - input: `[batch, 1, 28, 28]`
+    /// - output: `[batch, 64, 14, 14]` with the default config (the last block's activation before pooling)
+    pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        let (last, earlier) = self.blocks.split_last().expect("a CNN has at least one block");
+        let x = earlier.iter().fold(images, |x, block| block.pool(block.activations(x)));
+        last.activations(x)
+    }
+
+    /// # Shapes
+    /// - input: `[batch, 64, 14, 14]`
+    /// - output: `[batch, hidden]`
+    pub fn embed(&self, features: Tensor<4>) -> Tensor<2> {
+        let last = self.blocks.last().expect("a CNN has at least one block");
+        let x = last.pool(features); // [batch, 64, 7, 7]
+        relu(self.fc1.forward(x.flatten(1, 3))) // [batch, hidden]
+    }
+
+    /// # Shapes
+    /// - input: `[batch, 64, 14, 14]`
+    /// - output: `[batch, classes]`
+    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
+        self.fc2.forward(self.dropout.forward(self.embed(features)))
+    }
+}

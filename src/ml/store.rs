@@ -1,0 +1,185 @@
+//! Saving and loading trained networks: burn's record format (burnpack) with Atelier's metadata, and
+//! safetensors for use outside the browser.
+//!
+//! burn's `Module::into_record` reads parameters back synchronously, which panics on wasm with WebGPU, so
+//! parameters are collected here and read with the async calls; the bytes written are the same burnpack
+//! records `ModuleRecord::from_bytes` reads.
+
+use std::collections::BTreeMap;
+
+use burn::module::{ModuleVisitor, Param};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+
+use super::nn::{Architecture, Network};
+
+/// Metadata key naming the architecture.
+pub const META_ARCHITECTURE: &str = "atelier.architecture";
+/// Metadata key with the number of classes.
+pub const META_CLASSES: &str = "atelier.classes";
+/// Metadata key with the format version.
+pub const META_FORMAT: &str = "atelier.format";
+const FORMAT_VERSION: &str = "1";
+
+/// Errors of saving and loading models.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("this file is not an Atelier model ({0}); pick a file downloaded from Atelier")]
+    NotAModel(String),
+    #[error("this file holds a {found} model, which Atelier does not know; update Atelier or pick another file")]
+    UnknownArchitecture { found: String },
+    #[error("the file's weights do not fit a {architecture} ({reason}); the file is damaged or for another architecture")]
+    Mismatch { architecture: String, reason: String },
+    #[error("reading the weights from the device failed: {0}")]
+    Device(String),
+}
+
+/// One parameter, collected for writing.
+struct Collected {
+    path: String,
+    id: u64,
+    dims: Vec<usize>,
+    values: Tensor<1>,
+}
+
+/// Collects every float parameter with its path, as burn's own record collector names them.
+#[derive(Default)]
+struct Collector {
+    path: Vec<String>,
+    params: Vec<Collected>,
+}
+
+impl ModuleVisitor for Collector {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        // The `on_save` form, as burn's record does: what loading validates against.
+        let tensor = param.transform_for_save().val();
+        let dims = tensor.dims().to_vec();
+        self.params.push(Collected {
+            path: self.path.join("."),
+            id: param.id.val(),
+            dims,
+            values: tensor.flatten::<1>(0, D - 1),
+        });
+    }
+}
+
+/// Every float parameter as (path, shape, f32 values), read with async readback.
+pub async fn parameters(model: &Network) -> Result<Vec<(String, u64, Vec<usize>, Vec<f32>)>, StoreError> {
+    let mut collector = Collector::default();
+    model.visit(&mut collector);
+    let mut out = Vec::with_capacity(collector.params.len());
+    for p in collector.params {
+        let data = p.values.into_data_async().await.map_err(|e| StoreError::Device(format!("{e:?}")))?;
+        let values = data.convert::<f32>().to_vec::<f32>().map_err(|e| StoreError::Device(format!("{e:?}")))?;
+        out.push((p.path, p.id, p.dims, values));
+    }
+    Ok(out)
+}
+
+/// The model as a burnpack record with Atelier's metadata (architecture, classes, and `extra`).
+pub async fn to_burnpack(model: &Network, classes: usize, extra: &BTreeMap<String, String>) -> Result<Vec<u8>, StoreError> {
+    let tensors = parameters(model)
+        .await?
+        .into_iter()
+        .map(|(path, id, dims, values)| {
+            let bytes = Bytes::from_elems(values);
+            burn_pack::Tensor::new(path, burn::tensor::DType::F32, dims, Some(id), bytes)
+        })
+        .collect();
+    let mut writer = burn_pack::Writer::new(tensors)
+        .with_metadata(META_FORMAT, FORMAT_VERSION)
+        .with_metadata(META_ARCHITECTURE, model.architecture().key())
+        .with_metadata(META_CLASSES, &classes.to_string());
+    for (key, value) in extra {
+        writer = writer.with_metadata(key, value);
+    }
+    let bytes = writer.into_bytes().map_err(|e| StoreError::Device(e.to_string()))?;
+    Ok(bytes.to_vec())
+}
+
+/// A loaded model with the metadata its file carried.
+pub struct LoadedModel {
+    pub model: Network,
+    pub classes: usize,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// Reads a burnpack record written by [`to_burnpack`] onto a new network on `device`. Nothing is
+/// changed when the file is damaged or for another architecture.
+pub fn from_burnpack(bytes: &[u8], device: &Device) -> Result<LoadedModel, StoreError> {
+    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| StoreError::NotAModel(e.to_string()))?;
+    let metadata = reader.metadata().clone();
+    let key = metadata.get(META_ARCHITECTURE).ok_or_else(|| StoreError::NotAModel("no architecture in its metadata".into()))?;
+    let architecture = Architecture::parse(key).ok_or_else(|| StoreError::UnknownArchitecture { found: key.clone() })?;
+    let classes = metadata
+        .get(META_CLASSES)
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|&c| (1..=256).contains(&c))
+        .ok_or_else(|| StoreError::NotAModel("no valid class count in its metadata".into()))?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| StoreError::NotAModel(e.to_string()))?;
+    let model = architecture
+        .init(classes, device)
+        .try_load_record(record)
+        .map_err(|e| StoreError::Mismatch { architecture: architecture.label().into(), reason: e.to_string() })?;
+    Ok(LoadedModel { model, classes, metadata })
+}
+
+/// Checks a model file's architecture against the one expected, before loading it.
+pub fn expect_architecture(bytes: &[u8], expected: Architecture) -> Result<(), StoreError> {
+    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| StoreError::NotAModel(e.to_string()))?;
+    match reader.metadata().get(META_ARCHITECTURE) {
+        Some(key) if key == expected.key() => Ok(()),
+        Some(key) => Err(StoreError::Mismatch {
+            architecture: expected.label().into(),
+            reason: format!("the file holds a {key} model"),
+        }),
+        None => Err(StoreError::NotAModel("no architecture in its metadata".into())),
+    }
+}
+
+/// The model as a safetensors file (<https://github.com/huggingface/safetensors>): an 8-byte little-endian
+/// header length, a JSON header naming each tensor's dtype, shape and byte range, then the data. Names are
+/// burn's module paths (see README for the mapping to PyTorch).
+pub async fn to_safetensors(model: &Network, metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, StoreError> {
+    let params = parameters(model).await?;
+    let mut header = serde_json::Map::new();
+    let mut offset = 0usize;
+    for (path, _, dims, values) in &params {
+        let end = offset + values.len() * 4;
+        header.insert(
+            path.clone(),
+            serde_json::json!({ "dtype": "F32", "shape": dims, "data_offsets": [offset, end] }),
+        );
+        offset = end;
+    }
+    let mut meta: serde_json::Map<String, serde_json::Value> =
+        metadata.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    meta.insert(META_ARCHITECTURE.into(), model.architecture().key().into());
+    header.insert("__metadata__".into(), serde_json::Value::Object(meta));
+    let mut header_bytes = serde_json::to_vec(&header).expect("a JSON map always serialises");
+    // The data must start 8-byte aligned; the format pads the header with spaces.
+    while header_bytes.len() % 8 != 0 {
+        header_bytes.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + header_bytes.len() + offset);
+    out.extend_from_slice(&(header_bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header_bytes);
+    for (_, _, _, values) in &params {
+        for v in values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    Ok(out)
+}

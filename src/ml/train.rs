@@ -1,0 +1,441 @@
+//! The training loop shared by the worker (WebGPU or CPU, in the browser) and the native benchmark.
+//!
+//! It is async and reads tensors back only with the async calls: a synchronous readback panics on wasm
+//! with WebGPU (see shared/burn-notes.md). Between batches it yields to its host, which lets a worker
+//! handle a Stop message.
+
+use std::future::Future;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use serde::{Deserialize, Serialize};
+
+use super::metrics::{ConfusionMatrix, argmax_rows};
+use super::nn::{Architecture, Network};
+use crate::data::augment::Augmentation;
+use crate::data::dataset::{Batch, Dataset, Part};
+use crate::data::rng::SplitMix64;
+
+/// How the learning rate changes over a run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Schedule {
+    Constant,
+    /// Cosine decay from the base rate to zero over all steps (Loshchilov and Hutter, SGDR, 2017).
+    Cosine,
+    /// Multiply by `gamma` every `every` epochs.
+    Step { every: usize, gamma: f64 },
+}
+
+impl Schedule {
+    /// The learning rate at `step` of `total_steps` (0-based), in epoch `epoch`.
+    pub fn rate(&self, base: f64, step: usize, total_steps: usize, epoch: usize) -> f64 {
+        match *self {
+            Self::Constant => base,
+            Self::Cosine => {
+                let progress = step as f64 / total_steps.max(1) as f64;
+                base * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+            }
+            Self::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
+        }
+    }
+}
+
+/// Everything a training run is set with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub architecture: Architecture,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub schedule: Schedule,
+    /// Use only this many training images (a seeded random subset); None: all.
+    pub train_size: Option<usize>,
+    pub augmentation: Option<Augmentation>,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            architecture: Architecture::Cnn,
+            epochs: 10,
+            batch_size: 64,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            schedule: Schedule::Cosine,
+            train_size: None,
+            augmentation: Some(Augmentation::default()),
+            seed: 42,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks the settings before any work starts; the message says what to change.
+    pub fn check(&self) -> Result<(), String> {
+        if self.epochs == 0 || self.epochs > 1000 {
+            return Err(format!("epochs must be between 1 and 1000, got {}", self.epochs));
+        }
+        if self.batch_size == 0 || self.batch_size > 4096 {
+            return Err(format!("the batch size must be between 1 and 4096, got {}", self.batch_size));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate < 10.0) {
+            return Err(format!("the learning rate must be above 0 and below 10, got {}", self.learning_rate));
+        }
+        if !(0.0..1.0).contains(&self.weight_decay) {
+            return Err(format!("weight decay must be in [0, 1), got {}", self.weight_decay));
+        }
+        if self.train_size == Some(0) {
+            return Err("the training-set size must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// What the loop reports as it goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TrainEvent {
+    Batch(BatchReport),
+    Epoch(EpochReport),
+}
+
+/// One training step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchReport {
+    pub epoch: usize,
+    pub batch: usize,
+    pub batches_per_epoch: usize,
+    pub loss: f32,
+    pub accuracy: f32,
+    pub learning_rate: f64,
+    /// Training throughput so far (steps only, validation excluded).
+    pub samples_per_second: f64,
+    /// Seconds spent in training steps so far.
+    pub train_seconds: f64,
+}
+
+/// One finished epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochReport {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub validation_loss: f64,
+    pub validation_accuracy: f64,
+    /// True when this epoch has the best validation accuracy so far (its weights are kept).
+    pub best: bool,
+}
+
+/// The environment of a run: a clock, a stop flag, a sink for events and a way to yield.
+pub trait TrainHost {
+    /// Milliseconds from any fixed origin.
+    fn now_ms(&self) -> f64;
+    /// True once the user asked to stop.
+    fn should_stop(&self) -> bool;
+    fn report(&mut self, event: TrainEvent);
+    /// Lets the host run other work (a worker's message handler) between batches.
+    fn pause(&self) -> impl Future<Output = ()>;
+}
+
+/// How a run ended.
+pub struct TrainOutcome {
+    /// The weights with the best validation accuracy (the last ones when no epoch finished), for inference.
+    pub model: Network,
+    pub epochs: Vec<EpochReport>,
+    pub stopped: bool,
+    pub train_seconds: f64,
+    pub samples_seen: usize,
+    /// 1-based epoch of the kept weights; 0 when no epoch finished.
+    pub best_epoch: usize,
+}
+
+/// Errors of training and evaluation: a backend failure (lost device, failed readback).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainError {
+    #[error("invalid training settings: {0}")]
+    Config(String),
+    #[error("the compute device failed: {0}; the run was stopped. Switch to the CPU backend to continue")]
+    Device(String),
+}
+
+fn device_error(e: impl std::fmt::Debug) -> TrainError {
+    TrainError::Device(format!("{e:?}"))
+}
+
+/// The images of a batch as a tensor.
+pub fn images_tensor(batch: &Batch, device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(batch.pixels.clone(), batch.nchw_shape()), device)
+}
+
+fn labels_tensor(batch: &Batch, device: &Device) -> Tensor<1, Int> {
+    let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
+    Tensor::from_data(TensorData::new(labels, [batch.len()]), device)
+}
+
+/// The training positions a run uses: all, or a seeded random subset.
+pub fn training_positions(dataset: &Dataset, train_size: Option<usize>, seed: u64) -> Vec<usize> {
+    let mut positions: Vec<usize> = (0..dataset.len(Part::Train)).collect();
+    if let Some(n) = train_size.filter(|&n| n < positions.len()) {
+        SplitMix64::new(seed ^ 0x7472_6169_6e5f_7365).shuffle(&mut positions);
+        positions.truncate(n);
+        positions.sort_unstable();
+    }
+    positions
+}
+
+/// Trains a new network. `device` is the plain device (WebGPU or CPU); autodiff is added here.
+pub async fn train(
+    config: &TrainConfig,
+    dataset: &Dataset,
+    device: &Device,
+    host: &mut impl TrainHost,
+) -> Result<TrainOutcome, TrainError> {
+    config.check().map_err(TrainError::Config)?;
+    let train_device = device.clone().autodiff();
+    let mut model = config.architecture.init(dataset.classes(), &train_device);
+    let mut optimizer = AdamConfig::new()
+        .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)))
+        .init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
+    let positions = training_positions(dataset, config.train_size, config.seed);
+    let batches_per_epoch = positions.len().div_ceil(config.batch_size);
+    let total_steps = batches_per_epoch * config.epochs;
+    let mut rng = SplitMix64::new(config.seed);
+    let (mut train_ms, mut samples_seen, mut step) = (0.0f64, 0usize, 0usize);
+    let mut best: Option<(f64, usize, Network)> = None;
+    let mut epochs = Vec::new();
+    let mut stopped = false;
+
+    'epochs: for epoch in 0..config.epochs {
+        let mut order = positions.clone();
+        rng.shuffle(&mut order);
+        let (mut loss_sum, mut correct_sum, mut seen) = (0.0f64, 0.0f64, 0usize);
+        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
+            if host.should_stop() {
+                stopped = true;
+                break 'epochs;
+            }
+            let start = host.now_ms();
+            let mut batch = dataset.batch(Part::Train, chunk);
+            if let Some(aug) = &config.augmentation {
+                aug.apply(&mut batch, rng.next_u64());
+            }
+            let lr = config.schedule.rate(config.learning_rate, step, total_steps, epoch);
+            let images = images_tensor(&batch, &train_device);
+            let targets = labels_tensor(&batch, &train_device);
+            let logits = model.forward(images);
+            let loss = loss_fn.forward(logits.clone(), targets.clone());
+            let correct = logits.detach().argmax(1).flatten::<1>(0, 1).equal(targets).float().sum();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(lr, model, grads);
+            // One readback per step: the loss and the number of correct predictions together.
+            let both = Tensor::cat(vec![loss.detach().reshape([1]), correct.reshape([1])], 0);
+            let values: Vec<f32> =
+                both.into_data_async().await.map_err(device_error)?.convert::<f32>().to_vec().map_err(device_error)?;
+            let (loss_value, correct_value) = (values[0], values[1]);
+            if !loss_value.is_finite() {
+                return Err(TrainError::Config(format!(
+                    "the loss became {loss_value} at epoch {}, batch {}: lower the learning rate",
+                    epoch + 1,
+                    b + 1
+                )));
+            }
+            train_ms += host.now_ms() - start;
+            samples_seen += batch.len();
+            seen += batch.len();
+            step += 1;
+            loss_sum += loss_value as f64 * batch.len() as f64;
+            correct_sum += correct_value as f64;
+            host.report(TrainEvent::Batch(BatchReport {
+                epoch,
+                batch: b,
+                batches_per_epoch,
+                loss: loss_value,
+                accuracy: correct_value / batch.len() as f32,
+                learning_rate: lr,
+                samples_per_second: samples_seen as f64 / (train_ms / 1000.0).max(1e-9),
+                train_seconds: train_ms / 1000.0,
+            }));
+            host.pause().await;
+        }
+        let inference = model.valid();
+        // Without a validation part (a 0% split) every epoch counts as the best: the last weights are kept.
+        let validation = evaluate(&inference, dataset, Part::Validation, None, 256, host).await?;
+        let has_validation = dataset.len(Part::Validation) > 0;
+        let is_best = !has_validation || best.as_ref().is_none_or(|(acc, _, _)| validation.accuracy > *acc);
+        let report = EpochReport {
+            epoch,
+            train_loss: loss_sum / seen.max(1) as f64,
+            train_accuracy: correct_sum / seen.max(1) as f64,
+            validation_loss: validation.loss,
+            validation_accuracy: validation.accuracy,
+            best: is_best,
+        };
+        if is_best {
+            best = Some((validation.accuracy, epoch + 1, inference));
+        }
+        epochs.push(report.clone());
+        host.report(TrainEvent::Epoch(report));
+    }
+    let (model, best_epoch) = match best {
+        Some((_, epoch, model)) => (model, epoch),
+        None => (model.valid(), 0),
+    };
+    Ok(TrainOutcome { model, epochs, stopped, train_seconds: train_ms / 1000.0, samples_seen, best_epoch })
+}
+
+/// Predictions of a model on (part of) a dataset part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub truth: Vec<u8>,
+    pub predicted: Vec<u8>,
+    /// Probability of the predicted class.
+    pub confidence: Vec<f32>,
+    /// Wall time of the forward passes, for images per second.
+    pub seconds: f64,
+}
+
+impl Evaluation {
+    /// The confusion matrix of these predictions.
+    pub fn confusion(&self, classes: usize) -> ConfusionMatrix {
+        ConfusionMatrix::new(classes, &self.truth, &self.predicted)
+    }
+}
+
+/// Class probabilities of a batch of images, `[n, classes]` row-major.
+pub async fn predict_probabilities(model: &Network, batch: &Batch, device: &Device) -> Result<Vec<f32>, TrainError> {
+    let logits = model.forward(images_tensor(batch, device));
+    let probabilities = softmax(logits, 1);
+    probabilities.into_data_async().await.map_err(device_error)?.convert::<f32>().to_vec().map_err(device_error)
+}
+
+/// Runs `model` (an inference model, from `valid()`) over the first `limit` items of a part.
+pub async fn evaluate(
+    model: &Network,
+    dataset: &Dataset,
+    part: Part,
+    limit: Option<usize>,
+    batch_size: usize,
+    host: &impl TrainHost,
+) -> Result<Evaluation, TrainError> {
+    let device = model.devices().first().cloned().ok_or_else(|| TrainError::Device("the model has no device".into()))?;
+    let n = limit.map_or(dataset.len(part), |l| l.min(dataset.len(part)));
+    let classes = dataset.classes();
+    let mut eval = Evaluation {
+        loss: 0.0,
+        accuracy: 0.0,
+        truth: Vec::with_capacity(n),
+        predicted: Vec::with_capacity(n),
+        confidence: Vec::with_capacity(n),
+        seconds: 0.0,
+    };
+    let mut loss_sum = 0.0f64;
+    let positions: Vec<usize> = (0..n).collect();
+    for chunk in positions.chunks(batch_size.max(1)) {
+        let start = host.now_ms();
+        let batch = dataset.batch(part, chunk);
+        let probabilities = predict_probabilities(model, &batch, &device).await?;
+        eval.seconds += (host.now_ms() - start) / 1000.0;
+        let predicted = argmax_rows(&probabilities, classes);
+        for (i, (&label, &guess)) in batch.labels.iter().zip(&predicted).enumerate() {
+            let row = &probabilities[i * classes..(i + 1) * classes];
+            // Cross-entropy of the true class, floored so a confident mistake costs at most ~16.
+            loss_sum -= (row[label as usize].max(1e-7) as f64).ln();
+            eval.confidence.push(row[guess as usize]);
+        }
+        eval.truth.extend_from_slice(&batch.labels);
+        eval.predicted.extend(predicted);
+        host.pause().await;
+    }
+    let correct = eval.truth.iter().zip(&eval.predicted).filter(|(t, p)| t == p).count();
+    eval.loss = loss_sum / n.max(1) as f64;
+    eval.accuracy = correct as f64 / n.max(1) as f64;
+    Ok(eval)
+}
+
+/// A host for native use (tests, benchmarks): wall clock, never stops, keeps events, yields nothing.
+#[derive(Default)]
+pub struct NativeHost {
+    pub events: Vec<TrainEvent>,
+    /// Print a line per epoch.
+    pub verbose: bool,
+    /// Stop after this many batches (tests of the Stop path).
+    pub stop_after_batches: Option<usize>,
+    batches: usize,
+}
+
+impl TrainHost for NativeHost {
+    fn now_ms(&self) -> f64 {
+        use std::sync::OnceLock;
+        static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
+        ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn should_stop(&self) -> bool {
+        self.stop_after_batches.is_some_and(|n| self.batches >= n)
+    }
+
+    fn report(&mut self, event: TrainEvent) {
+        if let TrainEvent::Batch(_) = &event {
+            self.batches += 1;
+        }
+        if self.verbose
+            && let TrainEvent::Epoch(e) = &event
+        {
+            println!(
+                "epoch {:>3}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4}{}",
+                e.epoch + 1,
+                e.train_loss,
+                e.train_accuracy,
+                e.validation_loss,
+                e.validation_accuracy,
+                if e.best { " (best)" } else { "" }
+            );
+        }
+        self.events.push(event);
+    }
+
+    async fn pause(&self) {}
+}
+
+/// Drives a future that never waits on anything external (the CPU backend, native hosts) to completion.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        assert_eq!(Schedule::Constant.rate(0.1, 5, 10, 1), 0.1);
+        assert!((Schedule::Cosine.rate(0.1, 0, 10, 0) - 0.1).abs() < 1e-12);
+        assert!((Schedule::Cosine.rate(0.1, 5, 10, 0) - 0.05).abs() < 1e-12);
+        assert!(Schedule::Cosine.rate(0.1, 10, 10, 0).abs() < 1e-12);
+        let step = Schedule::Step { every: 2, gamma: 0.5 };
+        assert!((step.rate(0.1, 0, 10, 3) - 0.05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn config_is_checked() {
+        assert!(TrainConfig::default().check().is_ok());
+        assert!(TrainConfig { epochs: 0, ..TrainConfig::default() }.check().unwrap_err().contains("epochs"));
+        assert!(TrainConfig { learning_rate: -1.0, ..TrainConfig::default() }.check().is_err());
+        assert!(TrainConfig { batch_size: 0, ..TrainConfig::default() }.check().is_err());
+        assert!(TrainConfig { train_size: Some(0), ..TrainConfig::default() }.check().is_err());
+    }
+}

@@ -1,0 +1,370 @@
+//! Every message between the UI and the worker. Plain data and serde only: never a tensor, never a web type.
+//!
+//! On the wire each message is a JSON string; user-picked files travel beside it as transferable objects
+//! (see `worker::transport` and `ui::bridge`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::dataset::Part;
+
+/// Which compute backend the user asked for (`?backend=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum BackendPreference {
+    /// WebGPU when an adapter is there, else the CPU.
+    #[default]
+    Auto,
+    /// WebGPU, failing loudly when there is none.
+    WebGpu,
+    /// burn's pure-Rust CPU backend (flex).
+    Cpu,
+}
+
+impl BackendPreference {
+    /// Parses the URL value; anything unknown is `Auto`.
+    pub fn parse(value: &str) -> Self {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "cpu" | "flex" => Self::Cpu,
+            "webgpu" | "wgpu" | "gpu" => Self::WebGpu,
+            _ => Self::Auto,
+        }
+    }
+
+    /// The URL value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::WebGpu => "webgpu",
+            Self::Cpu => "cpu",
+        }
+    }
+}
+
+/// Where the dataset comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DatasetOrigin {
+    /// Four URLs, in the order train images, train labels, test images, test labels.
+    Urls { urls: [String; 4] },
+    /// Four files the user picked, sent beside the message in the same order.
+    PickedFiles { names: [String; 4] },
+}
+
+/// A request to load a dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadDataset {
+    pub origin: DatasetOrigin,
+    pub class_names: Vec<String>,
+    /// Validation share in per mille of the training file (100 = 10%).
+    pub validation_per_mille: u32,
+    /// Seed of the stratified validation split.
+    pub split_seed: u64,
+}
+
+/// The networks the worker trains: (`?model=` key, name shown). The worker's architectures use the same keys
+/// (checked by a test in `worker::report`).
+pub const NETWORK_MODELS: [(&str, &str); 3] = [("cnn", "CNN"), ("resnet", "ResNet"), ("refcnn", "Reference CNN")];
+
+/// The name of a network model key, if it is one.
+pub fn network_label(key: &str) -> Option<&'static str> {
+    let key = key.trim().to_ascii_lowercase();
+    NETWORK_MODELS.iter().find(|(k, _)| *k == key).map(|(_, label)| *label)
+}
+
+/// Settings of a training run, as the page and the URL carry them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSettings {
+    /// `cnn`, `resnet` or `refcnn`.
+    pub model: String,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    /// `cosine`, `step` or `constant`.
+    pub schedule: String,
+    /// Training images to use; None: all.
+    pub train_size: Option<usize>,
+    /// Test images to evaluate; None: all.
+    pub test_size: Option<usize>,
+    pub augment: bool,
+    pub seed: u64,
+}
+
+impl Default for TrainSettings {
+    fn default() -> Self {
+        Self {
+            model: "cnn".into(),
+            epochs: 10,
+            batch_size: 64,
+            learning_rate: 1e-3,
+            weight_decay: 0.0,
+            schedule: "cosine".into(),
+            train_size: None,
+            test_size: None,
+            augment: true,
+            seed: 42,
+        }
+    }
+}
+
+/// One training step, for the live curves and the progress bar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchPoint {
+    pub epoch: usize,
+    pub batch: usize,
+    pub batches_per_epoch: usize,
+    pub loss: f32,
+    pub accuracy: f32,
+    pub samples_per_second: f64,
+    pub train_seconds: f64,
+}
+
+/// One finished epoch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochPoint {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_accuracy: f64,
+    pub validation_loss: f64,
+    pub validation_accuracy: f64,
+    pub best: bool,
+}
+
+/// Precision, recall, F1 and support of one class.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClassScore {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    pub support: u32,
+}
+
+/// A wrong prediction on a test image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mistake {
+    /// Position in the test set.
+    pub index: usize,
+    pub truth: u8,
+    pub predicted: u8,
+    pub confidence: f32,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunEnd {
+    Done,
+    Stopped,
+}
+
+/// Everything known about a trained model: what the comparison, the summary and the charts show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelReport {
+    /// Unique within this browser.
+    pub id: String,
+    /// `cnn`, `resnet`, `refcnn`.
+    pub model: String,
+    /// The name shown, such as "CNN #3".
+    pub name: String,
+    pub backend: String,
+    pub settings: TrainSettings,
+    pub end: RunEnd,
+    pub epochs: Vec<EpochPoint>,
+    /// 1-based epoch whose weights were kept (0: none finished).
+    pub best_epoch: usize,
+    pub parameters: usize,
+    pub train_seconds: f64,
+    pub samples_per_second: f64,
+    pub test_images: usize,
+    pub test_accuracy: f64,
+    pub test_loss: f64,
+    pub macro_f1: f64,
+    pub per_class: Vec<ClassScore>,
+    /// `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<u32>>,
+    pub inference_images_per_second: f64,
+    /// The most confident mistakes, most confident first.
+    pub mistakes: Vec<Mistake>,
+    /// The predicted class of each evaluated test image, in test order.
+    pub predicted: Vec<u8>,
+    /// Size of the saved weights in bytes.
+    pub size_bytes: usize,
+    /// Milliseconds since the Unix epoch.
+    pub created_ms: f64,
+}
+
+/// Messages from the UI to the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Find and open a compute backend.
+    InitBackend { preference: BackendPreference },
+    /// Download (or read) and parse a dataset, then answer with `DatasetReady` and `Samples`.
+    LoadDataset(LoadDataset),
+    /// Make a new validation split of the loaded dataset; answered with `DatasetReady` and `Samples`.
+    Resplit { validation_per_mille: u32, seed: u64 },
+    /// Train a new model; progress comes back as `TrainBatch` and `TrainEpoch`, the end as `TrainDone`.
+    Train { settings: TrainSettings },
+    /// Stop the running job after the current batch; the model trained so far is kept.
+    Stop,
+    /// Send the pixels of these test images (`TestImages`).
+    TestImages { indices: Vec<usize> },
+    /// Delete a saved model.
+    DeleteModel { id: String },
+    /// Send a model's file: burn's record (`burnpack`) or `safetensors`.
+    ExportModel { id: String, format: String },
+    /// Load a model file (sent beside the message).
+    ImportModel { name: String },
+    /// Pick other sample images for the explorer grid.
+    Resample { part: Part, per_class: usize, seed: u64 },
+}
+
+/// Download progress of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileProgress {
+    pub file: String,
+    pub received: u64,
+    /// From Content-Length; None when the server does not say.
+    pub total: Option<u64>,
+}
+
+/// Items per class in each part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassBalance {
+    pub train: Vec<usize>,
+    pub validation: Vec<usize>,
+    pub test: Vec<usize>,
+}
+
+/// What the explorer needs to know about a loaded dataset. Images are bytes, `rows * cols` each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    pub class_names: Vec<String>,
+    pub rows: usize,
+    pub cols: usize,
+    pub train_count: usize,
+    pub validation_count: usize,
+    pub test_count: usize,
+    pub split_seed: u64,
+    pub validation_per_mille: u32,
+    pub balance: ClassBalance,
+    /// Mean training image of each class.
+    pub mean_images: Vec<Vec<u8>>,
+    /// Pixel intensity histogram of the training part in equal bins over 0..=255.
+    pub histogram: Vec<u64>,
+    /// Milliseconds spent parsing and summarising, after the downloads.
+    pub parse_ms: f64,
+    /// The test labels, in order (the page matches them with a model's predictions).
+    pub test_labels: Vec<u8>,
+}
+
+/// Sample images for the explorer grid: `images[class]` holds up to `per_class` images of that class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleGrid {
+    pub part: Part,
+    pub seed: u64,
+    pub rows: usize,
+    pub cols: usize,
+    /// Positions within the part, per class.
+    pub positions: Vec<Vec<usize>>,
+    /// Pixels, per class, per image.
+    pub images: Vec<Vec<Vec<u8>>>,
+}
+
+/// The WebGPU adapter the browser gave, as it describes itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AdapterInfo {
+    pub vendor: String,
+    pub architecture: String,
+    pub device: String,
+    pub description: String,
+}
+
+/// The compute backend in use and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackendKind {
+    WebGpu,
+    Cpu,
+}
+
+/// What the backend detection found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    pub kind: BackendKind,
+    /// The adapter, when WebGPU gave one (even if the CPU backend was chosen).
+    pub adapter: Option<AdapterInfo>,
+    /// One sentence for the user: why this backend.
+    pub reason: String,
+}
+
+/// Messages from the worker to the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// The worker's wasm is running and takes messages.
+    Ready,
+    Backend(BackendInfo),
+    /// Progress of one of the dataset's files.
+    Download(FileProgress),
+    /// The download is done; parsing started.
+    Parsing,
+    DatasetReady(DatasetSummary),
+    /// Loading failed; the message names the file and what to do.
+    DatasetFailed { message: String },
+    Samples(SampleGrid),
+    /// A run started.
+    TrainStarted { model: String, backend: String, epochs: usize, batches_per_epoch: usize, parameters: usize },
+    TrainBatch(BatchPoint),
+    TrainEpoch(EpochPoint),
+    /// Training ended; the test set is being evaluated.
+    Evaluating,
+    /// A model is ready (trained now, or loaded from storage or a file).
+    ModelReady(ModelReport),
+    /// The run failed; `device_lost` when the GPU went away (the CPU backend is offered).
+    TrainFailed { message: String, device_lost: bool },
+    /// A warning that changes nothing else (storage full: the model stays in memory).
+    Notice { message: String },
+    /// Pixels of test images, in the order asked.
+    TestImages { rows: usize, cols: usize, indices: Vec<usize>, labels: Vec<u8>, images: Vec<Vec<u8>> },
+    /// A model file to save; its bytes travel beside the message.
+    ModelFile { name: String },
+    ModelDeleted { id: String },
+    /// A request could not be served (no dataset yet, for example).
+    Error { message: String },
+    /// The worker panicked; it must be restarted.
+    Panicked { message: String },
+}
+
+/// Serialises a message for the wire.
+pub fn encode<T: Serialize>(message: &T) -> String {
+    serde_json::to_string(message).expect("protocol messages are plain data and always serialise")
+}
+
+/// Reads a message from the wire.
+pub fn decode<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| format!("malformed message between page and worker: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_roundtrip() {
+        let msg = ToWorker::LoadDataset(LoadDataset {
+            origin: DatasetOrigin::Urls { urls: ["a".into(), "b".into(), "c".into(), "d".into()] },
+            class_names: vec!["x".into()],
+            validation_per_mille: 100,
+            split_seed: u64::MAX,
+        });
+        assert_eq!(decode::<ToWorker>(&encode(&msg)).unwrap(), msg);
+        let back = FromWorker::Download(FileProgress { file: "f".into(), received: 3, total: None });
+        assert_eq!(decode::<FromWorker>(&encode(&back)).unwrap(), back);
+        assert!(decode::<ToWorker>("{\"Nope\":1}").is_err());
+    }
+
+    #[test]
+    fn backend_preference_parses_url_values() {
+        assert_eq!(BackendPreference::parse("CPU"), BackendPreference::Cpu);
+        assert_eq!(BackendPreference::parse("webgpu"), BackendPreference::WebGpu);
+        assert_eq!(BackendPreference::parse("what"), BackendPreference::Auto);
+        for p in [BackendPreference::Auto, BackendPreference::Cpu, BackendPreference::WebGpu] {
+            assert_eq!(BackendPreference::parse(p.as_str()), p);
+        }
+    }
+}

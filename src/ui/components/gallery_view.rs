@@ -1,0 +1,46 @@
+//! A gallery of test images with captions (a confusion-matrix cell, a model's mistakes).
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::image_grid_view::ImageGridView;
+use crate::ui::charts::images::GridLayout;
+use crate::ui::state::Gallery;
+
+/// Props of [`GalleryView`].
+#[derive(Properties, PartialEq)]
+pub struct GalleryViewProps {
+    pub gallery: Gallery,
+    pub on_close: Callback<()>,
+}
+
+/// Images per row.
+const COLUMNS: usize = 8;
+
+/// The gallery.
+#[function_component(GalleryView)]
+pub fn gallery_view(props: &GalleryViewProps) -> Html {
+    let g = &props.gallery;
+    let body = match &g.images {
+        _ if g.indices.is_empty() => html! { <p class="muted">{ "No test image falls here." }</p> },
+        None => html! { <p class="muted">{ "Loading images…" }</p> },
+        Some((rows, cols, images)) => html! {
+            <>
+                <ImageGridView images={Rc::new(images.clone())} rows={*rows} cols={*cols}
+                    layout={GridLayout { columns: COLUMNS, scale: 3, gap: 4 }} testid="gallery-grid"
+                    label={format!("{}: {}", g.title, g.captions.join("; "))} />
+                <ol class="captions">
+                    { for g.captions.iter().zip(&g.indices).map(|(c, i)| html! { <li>{ format!("#{i}: {c}") }</li> }) }
+                </ol>
+            </>
+        },
+    };
+    html! {
+        <section class="panel gallery" data-testid="gallery" aria-label={g.title.clone()}>
+            <h2>{ g.title.clone() }</h2>
+            { body }
+            <button onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
+        </section>
+    }
+}

@@ -1,0 +1,14 @@
+//! One component per file.
+
+pub mod bar_chart_view;
+pub mod confusion_view;
+pub mod data_tab;
+pub mod dataset_picker;
+pub mod download_progress;
+pub mod error_banner;
+pub mod gallery_view;
+pub mod header;
+pub mod image_grid_view;
+pub mod line_chart_view;
+pub mod model_list;
+pub mod train_tab;

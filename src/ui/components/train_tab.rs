@@ -1,0 +1,298 @@
+//! The Train tab: settings, Train/Stop, live progress and curves, and the evaluation of a model.
+
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use super::confusion_view::ConfusionView;
+use super::line_chart_view::LineChartView;
+use crate::protocol::{ModelReport, NETWORK_MODELS, TrainSettings, network_label};
+use crate::ui::charts::lines::{Curve, LineChart, smooth, thin};
+use crate::ui::charts::palette;
+use crate::ui::state::{Run, RunStatus};
+
+/// Props of [`TrainTab`].
+#[derive(Properties, PartialEq)]
+pub struct TrainTabProps {
+    pub settings: TrainSettings,
+    pub run: Run,
+    pub models: Vec<Rc<ModelReport>>,
+    pub selected: Option<Rc<ModelReport>>,
+    pub class_names: Vec<String>,
+    pub dataset_ready: bool,
+    pub on_settings: Callback<TrainSettings>,
+    pub on_train: Callback<()>,
+    pub on_stop: Callback<()>,
+    /// Reload on the CPU backend after a lost GPU.
+    pub on_use_cpu: Callback<()>,
+    /// (true, predicted) cell of the selected model's confusion matrix.
+    pub on_cell: Callback<(usize, usize)>,
+    pub on_mistakes: Callback<()>,
+}
+
+/// Points per curve at most; longer runs are averaged down.
+const CURVE_POINTS: usize = 400;
+/// TensorBoard's default smoothing weight.
+const SMOOTHING: f64 = 0.6;
+
+/// The loss and accuracy charts of a run: per-batch training values (smoothed) and per-epoch validation.
+pub fn run_charts(run: &Run) -> (LineChart, LineChart) {
+    let x = |b: &crate::protocol::BatchPoint| b.epoch as f64 + (b.batch + 1) as f64 / b.batches_per_epoch.max(1) as f64;
+    let xs: Vec<f64> = run.batches.iter().map(x).collect();
+    let losses = smooth(&run.batches.iter().map(|b| b.loss as f64).collect::<Vec<_>>(), SMOOTHING);
+    let accuracies = smooth(&run.batches.iter().map(|b| b.accuracy as f64).collect::<Vec<_>>(), SMOOTHING);
+    let zip = |ys: Vec<f64>| thin(&xs.iter().copied().zip(ys).collect::<Vec<_>>(), CURVE_POINTS);
+    let per_epoch = |f: fn(&crate::protocol::EpochPoint) -> f64| run.epochs.iter().map(|e| (e.epoch as f64 + 1.0, f(e))).collect();
+    let curve = |name: &str, color, points, markers| Curve { name: name.into(), color, points, markers };
+    let loss = LineChart {
+        curves: vec![
+            curve("train (smoothed)", palette::ORANGE, zip(losses), false),
+            curve("validation", palette::SKY_BLUE, per_epoch(|e| e.validation_loss), true),
+        ],
+        x_label: "epoch".into(),
+        y_label: "loss".into(),
+        y_range: None,
+        x_max: run.epochs_planned.max(1) as f64,
+    };
+    let accuracy = LineChart {
+        curves: vec![
+            curve("train (smoothed)", palette::ORANGE, zip(accuracies), false),
+            curve("validation", palette::SKY_BLUE, per_epoch(|e| e.validation_accuracy), true),
+        ],
+        x_label: "epoch".into(),
+        y_label: "accuracy".into(),
+        y_range: Some((0.0, 1.0)),
+        x_max: run.epochs_planned.max(1) as f64,
+    };
+    (loss, accuracy)
+}
+
+/// `95` -> `1 min 35 s`.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
+fn value_of(e: &Event) -> String {
+    let target = e.target();
+    target
+        .clone()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        .map(|i| if i.type_() == "checkbox" { i.checked().to_string() } else { i.value() })
+        .or_else(|| target.and_then(|t| t.dyn_into::<HtmlSelectElement>().ok()).map(|s| s.value()))
+        .unwrap_or_default()
+}
+
+/// Applies one form field to the settings; a value that does not parse keeps the old one.
+pub fn apply_field(settings: &TrainSettings, field: &str, value: &str) -> TrainSettings {
+    let mut s = settings.clone();
+    let v = value.trim();
+    match field {
+        "model" if network_label(v).is_some() => s.model = v.to_string(),
+        "epochs" => s.epochs = v.parse().ok().filter(|&e| (1..=1000).contains(&e)).unwrap_or(s.epochs),
+        "batch" => s.batch_size = v.parse().ok().filter(|&b| (1..=4096).contains(&b)).unwrap_or(s.batch_size),
+        "lr" => s.learning_rate = v.parse().ok().filter(|&l: &f64| l > 0.0 && l < 10.0).unwrap_or(s.learning_rate),
+        "wd" => s.weight_decay = v.parse().ok().filter(|w: &f64| (0.0..1.0).contains(w)).unwrap_or(s.weight_decay),
+        "schedule" if ["cosine", "step", "constant"].contains(&v) => s.schedule = v.to_string(),
+        "train_size" => s.train_size = v.parse().ok().filter(|&n| n > 0),
+        "test_size" => s.test_size = v.parse().ok().filter(|&n| n > 0),
+        "augment" => s.augment = v == "true",
+        "seed" => s.seed = v.parse().unwrap_or(s.seed),
+        _ => {}
+    }
+    s
+}
+
+/// The tab.
+#[function_component(TrainTab)]
+pub fn train_tab(props: &TrainTabProps) -> Html {
+    let settings = &props.settings;
+    let field = |name: &'static str| {
+        let (on_settings, settings) = (props.on_settings.clone(), settings.clone());
+        Callback::from(move |e: Event| on_settings.emit(apply_field(&settings, name, &value_of(&e))))
+    };
+    let active = props.run.status.is_active();
+    let charts = use_memo((props.run.batches.len(), props.run.epochs.len(), props.run.epochs_planned), {
+        let run = props.run.clone();
+        move |_| run_charts(&run)
+    });
+    let (loss_chart, accuracy_chart) = (Rc::new(charts.0.clone()), Rc::new(charts.1.clone()));
+    let run = &props.run;
+    let last = run.batches.last();
+    let progress_text = match (run.status, last) {
+        (RunStatus::Starting, _) => "Starting…".to_string(),
+        (RunStatus::Evaluating, _) => "Training finished; evaluating on the test set…".to_string(),
+        (RunStatus::Running, Some(b)) => format!(
+            "Epoch {}/{} · batch {}/{} · {:.0} samples/s · ETA {}",
+            b.epoch + 1,
+            run.epochs_planned,
+            b.batch + 1,
+            b.batches_per_epoch,
+            b.samples_per_second,
+            run.eta_seconds().map(duration).unwrap_or_else(|| "…".into())
+        ),
+        (RunStatus::Running, None) => format!("Training {} on {}…", network_label(&run.model).unwrap_or(""), run.backend),
+        (RunStatus::Done, _) => "Done.".into(),
+        (RunStatus::Stopped, _) => "Stopped; the model trained so far was kept and evaluated.".into(),
+        (RunStatus::Failed, _) => run.message.clone().unwrap_or_else(|| "The run failed.".into()),
+        (RunStatus::Idle, _) => "No run yet.".into(),
+    };
+    let live_rate = last.map(|b| format!("{:.0}", b.samples_per_second)).unwrap_or_default();
+    html! {
+        <section class="train-tab" aria-label="Train and evaluate">
+            <form class="panel settings" data-testid="train-form" onsubmit={props.on_train.reform(|e: SubmitEvent| e.prevent_default())}>
+                <label>{ "Model" }
+                    <select data-testid="model-select" onchange={field("model")} disabled={active}>
+                        { for NETWORK_MODELS.iter().map(|(key, label)| html! {
+                            <option value={*key} selected={settings.model == *key}>{ *label }</option>
+                        }) }
+                    </select>
+                </label>
+                <label>{ "Epochs" }<input type="number" min="1" max="1000" value={settings.epochs.to_string()} onchange={field("epochs")} data-testid="epochs-input" disabled={active} /></label>
+                <label>{ "Batch size" }<input type="number" min="1" max="4096" value={settings.batch_size.to_string()} onchange={field("batch")} data-testid="batch-input" disabled={active} /></label>
+                <label>{ "Learning rate" }<input type="number" step="any" min="0" value={settings.learning_rate.to_string()} onchange={field("lr")} data-testid="lr-input" disabled={active} /></label>
+                <label>{ "Weight decay" }<input type="number" step="any" min="0" value={settings.weight_decay.to_string()} onchange={field("wd")} disabled={active} /></label>
+                <label>{ "Schedule" }
+                    <select onchange={field("schedule")} disabled={active}>
+                        { for [("cosine", "cosine decay"), ("step", "step (halve 3 times)"), ("constant", "constant")].iter().map(|(k, l)| html! {
+                            <option value={*k} selected={settings.schedule == *k}>{ *l }</option>
+                        }) }
+                    </select>
+                </label>
+                <label>{ "Training images (empty: all)" }<input type="number" min="1" value={settings.train_size.map(|v| v.to_string()).unwrap_or_default()} onchange={field("train_size")} data-testid="train-size-input" disabled={active} /></label>
+                <label>{ "Test images (empty: all)" }<input type="number" min="1" value={settings.test_size.map(|v| v.to_string()).unwrap_or_default()} onchange={field("test_size")} disabled={active} /></label>
+                <label>{ "Seed" }<input type="number" min="0" value={settings.seed.to_string()} onchange={field("seed")} disabled={active} /></label>
+                <label class="check"><input type="checkbox" checked={settings.augment} onchange={field("augment")} disabled={active} />{ "Augment (shift, flip, erase)" }</label>
+                <div class="buttons">
+                    <button type="submit" data-testid="train-button" disabled={active || !props.dataset_ready}>{ "Train" }</button>
+                    <button type="button" data-testid="stop-button" disabled={!active} onclick={props.on_stop.reform(|_: MouseEvent| ())}>{ "Stop" }</button>
+                </div>
+            </form>
+            <div class="panel">
+                <div class="progress-line">
+                    <span>{ "Status: " }<strong data-testid="run-status">{ run.status.label() }</strong></span>
+                    <span class="muted" data-testid="live-samples-per-second" aria-label="training samples per second">{ live_rate }</span>
+                </div>
+                <progress data-testid="train-progress" max="100" value={run.percent().to_string()} aria-valuenow={run.percent().to_string()}
+                    aria-valuemin="0" aria-valuemax="100" aria-label="training progress" />
+                <p data-testid="train-progress-text" aria-live="polite">{ progress_text }</p>
+                if run.device_lost {
+                    <p class="field-error">{ "The GPU stopped working. Models already trained are kept. " }
+                        <button data-testid="use-cpu-button" onclick={props.on_use_cpu.reform(|_: MouseEvent| ())}>{ "Continue on the CPU backend" }</button>
+                    </p>
+                }
+                <div class="charts">
+                    <LineChartView chart={loss_chart} title="Loss" testid="loss-chart" />
+                    <LineChartView chart={accuracy_chart} title="Accuracy" testid="accuracy-chart" />
+                </div>
+            </div>
+            if let Some(report) = &props.selected {
+                <Evaluation report={report.clone()} class_names={props.class_names.clone()} on_cell={props.on_cell.clone()} on_mistakes={props.on_mistakes.clone()} />
+            }
+        </section>
+    }
+}
+
+/// Props of [`Evaluation`].
+#[derive(Properties, PartialEq)]
+pub struct EvaluationProps {
+    pub report: Rc<ModelReport>,
+    pub class_names: Vec<String>,
+    pub on_cell: Callback<(usize, usize)>,
+    pub on_mistakes: Callback<()>,
+}
+
+/// The summary, per-class table and confusion matrix of one model.
+#[function_component(Evaluation)]
+pub fn evaluation(props: &EvaluationProps) -> Html {
+    let r = &props.report;
+    let last = r.epochs.last();
+    let row = |label: &str, value: Html| html! { <tr><th scope="row">{ label.to_string() }</th><td>{ value }</td></tr> };
+    let name = |i: usize| props.class_names.get(i).cloned().unwrap_or_else(|| i.to_string());
+    html! {
+        <div class="panel evaluation" data-testid="evaluation">
+            <h2>{ format!("{} · {} · {}", r.name, r.backend, if r.end == crate::protocol::RunEnd::Stopped { "stopped early" } else { "complete" }) }</h2>
+            <div class="eval-grid">
+                <table class="summary" data-testid="model-summary">
+                    <tbody>
+                        { row("Test accuracy", html! { <span data-testid="metric-test-accuracy">{ format!("{:.4}", r.test_accuracy) }</span> }) }
+                        { row("Test loss", html! { format!("{:.4}", r.test_loss) }) }
+                        { row("Macro F1", html! { format!("{:.4}", r.macro_f1) }) }
+                        { row("Test images", html! { r.test_images.to_string() }) }
+                        { row("Final train accuracy / loss", html! { last.map(|e| format!("{:.4} / {:.4}", e.train_accuracy, e.train_loss)).unwrap_or_else(|| "–".into()) }) }
+                        { row("Final validation accuracy / loss", html! { last.map(|e| format!("{:.4} / {:.4}", e.validation_accuracy, e.validation_loss)).unwrap_or_else(|| "–".into()) }) }
+                        { row("Epochs run / best", html! { format!("{} / {}", r.epochs.len(), r.best_epoch) }) }
+                        { row("Training time (steps only)", html! { <span data-testid="metric-train-seconds">{ format!("{:.1}", r.train_seconds) }</span> }) }
+                        { row("Training samples/s", html! { <span data-testid="metric-samples-per-second">{ format!("{:.0}", r.samples_per_second) }</span> }) }
+                        { row("Inference images/s", html! { format!("{:.0}", r.inference_images_per_second) }) }
+                        { row("Parameters", html! { r.parameters.to_string() }) }
+                        { row("Saved size", html! { format!("{:.2} MB", r.size_bytes as f64 / 1e6) }) }
+                    </tbody>
+                </table>
+                <ConfusionView counts={r.confusion.clone()} class_names={props.class_names.clone()} on_cell={props.on_cell.clone()} />
+            </div>
+            <table class="per-class" data-testid="per-class-table">
+                <caption>{ "Per class (test set)" }</caption>
+                <thead><tr><th scope="col">{ "Class" }</th><th scope="col">{ "Precision" }</th><th scope="col">{ "Recall" }</th><th scope="col">{ "F1" }</th><th scope="col">{ "Support" }</th></tr></thead>
+                <tbody>
+                    { for r.per_class.iter().enumerate().map(|(i, c)| html! {
+                        <tr><th scope="row">{ name(i) }</th><td>{ format!("{:.3}", c.precision) }</td><td>{ format!("{:.3}", c.recall) }</td><td>{ format!("{:.3}", c.f1) }</td><td>{ c.support }</td></tr>
+                    }) }
+                </tbody>
+            </table>
+            <button data-testid="mistakes-button" onclick={props.on_mistakes.reform(|_: MouseEvent| ())}>
+                { format!("Show the {} most confident mistakes", r.mistakes.len()) }
+            </button>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{BatchPoint, EpochPoint};
+
+    #[test]
+    fn fields_parse_or_keep_the_old_value() {
+        let s = TrainSettings::default();
+        assert_eq!(apply_field(&s, "epochs", "3").epochs, 3);
+        assert_eq!(apply_field(&s, "epochs", "zero").epochs, s.epochs);
+        assert_eq!(apply_field(&s, "model", "resnet").model, "resnet");
+        assert_eq!(apply_field(&s, "model", "bert").model, "cnn");
+        assert_eq!(apply_field(&s, "train_size", "").train_size, None);
+        assert_eq!(apply_field(&s, "train_size", "2000").train_size, Some(2000));
+        assert!(!apply_field(&s, "augment", "false").augment);
+        assert_eq!(apply_field(&s, "lr", "-1").learning_rate, s.learning_rate);
+    }
+
+    #[test]
+    fn charts_follow_the_run() {
+        let run = Run {
+            epochs_planned: 2,
+            batches: (0..4)
+                .map(|b| BatchPoint { epoch: b / 2, batch: b % 2, batches_per_epoch: 2, loss: 1.0, accuracy: 0.5, samples_per_second: 1.0, train_seconds: 1.0 })
+                .collect(),
+            epochs: vec![EpochPoint { epoch: 0, train_loss: 1.0, train_accuracy: 0.5, validation_loss: 0.8, validation_accuracy: 0.7, best: true }],
+            ..Run::default()
+        };
+        let (loss, accuracy) = run_charts(&run);
+        assert_eq!(loss.curves[0].points.len(), 4);
+        assert_eq!(loss.curves[0].points[3].0, 2.0);
+        assert_eq!(loss.curves[1].points, vec![(1.0, 0.8)]);
+        assert_eq!(accuracy.curves[1].points, vec![(1.0, 0.7)]);
+        assert_eq!(accuracy.y_range, Some((0.0, 1.0)));
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(5.2), "5 s");
+        assert_eq!(duration(95.0), "1 min 35 s");
+        assert_eq!(duration(7300.0), "2 h 1 min");
+    }
+}

@@ -1,0 +1,299 @@
+//! The worker's long jobs: training, evaluation, saving, loading and exporting models.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use js_sys::{Promise, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::WorkerGlobalScope;
+
+use super::report::{self, RunFacts};
+use super::storage;
+use crate::data::dataset::{Dataset, Part};
+use crate::ml::nn::{Architecture, Network};
+use crate::ml::store;
+use crate::ml::train::{self, TrainError, TrainEvent, TrainHost};
+use crate::protocol::{FromWorker, ModelReport, TrainSettings};
+
+/// Metadata key holding the model's report in its file.
+const META_REPORT: &str = "atelier.report";
+
+/// A trained model held by the worker.
+pub struct HeldModel {
+    pub report: ModelReport,
+    pub network: Rc<Network>,
+}
+
+/// What the jobs share with the message loop.
+#[derive(Default)]
+pub struct Jobs {
+    pub dataset: Option<Rc<Dataset>>,
+    pub device: Option<Device>,
+    pub backend_label: String,
+    pub models: Vec<HeldModel>,
+    pub running: bool,
+}
+
+thread_local! {
+    pub static JOBS: RefCell<Jobs> = RefCell::new(Jobs::default());
+    static STOP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Asks the running job to stop after its current batch.
+pub fn request_stop() {
+    STOP.with(|s| s.set(true));
+}
+
+fn now_ms() -> f64 {
+    let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+    scope.performance().map(|p| p.now()).unwrap_or_default()
+}
+
+fn wall_clock_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Resolves after a zero-delay timeout: the event loop runs in between, so a Stop message is handled.
+async fn yield_to_event_loop() {
+    let promise = Promise::new(&mut |resolve, _| {
+        let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// The training host inside the worker: posts progress, honours Stop, yields between batches.
+struct WorkerHost<'a> {
+    post: &'a dyn Fn(&FromWorker),
+}
+
+impl TrainHost for WorkerHost<'_> {
+    fn now_ms(&self) -> f64 {
+        now_ms()
+    }
+
+    fn should_stop(&self) -> bool {
+        STOP.with(Cell::get)
+    }
+
+    fn report(&mut self, event: TrainEvent) {
+        match event {
+            TrainEvent::Batch(b) => (self.post)(&FromWorker::TrainBatch(report::batch_point(&b))),
+            TrainEvent::Epoch(e) => (self.post)(&FromWorker::TrainEpoch(report::epoch_point(&e))),
+        }
+    }
+
+    async fn pause(&self) {
+        yield_to_event_loop().await;
+    }
+}
+
+/// A name not yet used: "CNN #1", "CNN #2", ...
+fn next_name(architecture: Architecture, models: &[HeldModel]) -> String {
+    let n = models.iter().filter(|m| m.report.model == architecture.key()).count() + 1;
+    format!("{} #{n}", architecture.label())
+}
+
+/// Saves a model's weights in IndexedDB; failures become a notice, the model stays in memory.
+async fn persist(report: &ModelReport, weights: &[u8], post: &dyn Fn(&FromWorker)) {
+    let json = crate::protocol::encode(report);
+    if let Err(e) = storage::save(&report.id, &json, weights).await {
+        let message = if storage::is_quota_error(&e) {
+            format!(
+                "Browser storage is full, so {} was not saved for the next visit. It stays available until you close \
+                 the page; download it to keep it, or delete older models.",
+                report.name
+            )
+        } else {
+            format!(
+                "{} could not be saved in this browser's storage ({e}). It stays available until you close the page; \
+                 download it to keep it.",
+                report.name
+            )
+        };
+        post(&FromWorker::Notice { message });
+    }
+}
+
+/// The burnpack bytes of a model, with its report inside.
+async fn model_file(network: &Network, report: &ModelReport, classes: usize) -> Result<Vec<u8>, String> {
+    let mut metadata = BTreeMap::new();
+    metadata.insert(META_REPORT.to_string(), crate::protocol::encode(report));
+    store::to_burnpack(network, classes, &metadata).await.map_err(|e| e.to_string())
+}
+
+/// Trains, evaluates, saves and announces a model.
+pub async fn train(settings: TrainSettings, post: &dyn Fn(&FromWorker)) {
+    let ready = JOBS.with(|j| {
+        let mut jobs = j.borrow_mut();
+        if jobs.running {
+            return Err("a run is already going; stop it first".to_string());
+        }
+        let dataset = jobs.dataset.clone().ok_or("the dataset is not loaded yet; wait for it, then train")?;
+        jobs.running = true;
+        let device = jobs.device.clone().unwrap_or_else(crate::ml::backend::cpu_device);
+        Ok((dataset, device, jobs.backend_label.clone()))
+    });
+    let (dataset, device, backend) = match ready {
+        Ok(ready) => ready,
+        Err(message) => return post(&FromWorker::TrainFailed { message, device_lost: false }),
+    };
+    let result = run_training(&settings, &dataset, &device, &backend, post).await;
+    JOBS.with(|j| j.borrow_mut().running = false);
+    match result {
+        Ok(()) => {}
+        Err(TrainError::Device(message)) => post(&FromWorker::TrainFailed {
+            message: format!("The compute device failed ({message}). The run stopped; switch to the CPU backend to go on."),
+            device_lost: true,
+        }),
+        Err(e) => post(&FromWorker::TrainFailed { message: e.to_string(), device_lost: false }),
+    }
+}
+
+async fn run_training(
+    settings: &TrainSettings,
+    dataset: &Dataset,
+    device: &Device,
+    backend: &str,
+    post: &dyn Fn(&FromWorker),
+) -> Result<(), TrainError> {
+    let config = report::train_config(settings).map_err(TrainError::Config)?;
+    STOP.with(|s| s.set(false));
+    let positions = train::training_positions(dataset, config.train_size, config.seed);
+    let parameters = config.architecture.init(dataset.classes(), &crate::ml::backend::cpu_device()).num_params();
+    post(&FromWorker::TrainStarted {
+        model: config.architecture.key().into(),
+        backend: backend.into(),
+        epochs: config.epochs,
+        batches_per_epoch: positions.len().div_ceil(config.batch_size),
+        parameters,
+    });
+    let mut host = WorkerHost { post };
+    let outcome = train::train(&config, dataset, device, &mut host).await?;
+    post(&FromWorker::Evaluating);
+    let evaluation = train::evaluate(&outcome.model, dataset, Part::Test, settings.test_size, 256, &host).await?;
+    let name = JOBS.with(|j| next_name(config.architecture, &j.borrow().models));
+    let created_ms = wall_clock_ms();
+    let facts = RunFacts {
+        id: format!("{}-{}", config.architecture.key(), created_ms as u64),
+        name,
+        backend: backend.into(),
+        settings,
+        stopped: outcome.stopped,
+        epochs: &outcome.epochs,
+        best_epoch: outcome.best_epoch,
+        parameters,
+        train_seconds: outcome.train_seconds,
+        samples_seen: outcome.samples_seen,
+        created_ms,
+    };
+    let mut report = report::model_report(facts, &evaluation, dataset.classes());
+    let weights = model_file(&outcome.model, &report, dataset.classes()).await.map_err(TrainError::Device)?;
+    report.size_bytes = weights.len();
+    persist(&report, &weights, post).await;
+    JOBS.with(|j| j.borrow_mut().models.push(HeldModel { report: report.clone(), network: Rc::new(outcome.model) }));
+    post(&FromWorker::ModelReady(report));
+    Ok(())
+}
+
+/// Loads the models saved in IndexedDB onto the current device and announces them.
+pub async fn restore(post: &dyn Fn(&FromWorker)) {
+    let device = JOBS.with(|j| j.borrow().device.clone()).unwrap_or_else(crate::ml::backend::cpu_device);
+    let stored = match storage::load_all().await {
+        Ok(stored) => stored,
+        Err(e) => {
+            return post(&FromWorker::Notice {
+                message: format!("Saved models could not be read from this browser's storage ({e}); new models stay until the page is closed."),
+            });
+        }
+    };
+    for entry in stored {
+        let Ok(report) = crate::protocol::decode::<ModelReport>(&entry.report_json) else { continue };
+        match store::from_burnpack(&entry.weights, &device) {
+            Ok(loaded) => {
+                JOBS.with(|j| j.borrow_mut().models.push(HeldModel { report: report.clone(), network: Rc::new(loaded.model) }));
+                post(&FromWorker::ModelReady(report));
+            }
+            Err(e) => post(&FromWorker::Notice { message: format!("The saved model {} could not be loaded: {e}", report.name) }),
+        }
+    }
+}
+
+/// Sends a model's file: burn's record format or safetensors.
+pub async fn export(id: &str, format: &str, post: &dyn Fn(&FromWorker), post_bytes: &dyn Fn(&FromWorker, &JsValue)) {
+    let found = JOBS.with(|j| {
+        let jobs = j.borrow();
+        let classes = jobs.dataset.as_ref().map(|d| d.classes());
+        jobs.models.iter().find(|m| m.report.id == id).map(|m| (m.report.clone(), m.network.clone(), classes))
+    });
+    let Some((report, network, classes)) = found else {
+        return post(&FromWorker::Error { message: "that model is no longer here".into() });
+    };
+    let classes = classes.unwrap_or(report.confusion.len());
+    let (bytes, extension) = match format {
+        "safetensors" => {
+            let mut metadata = BTreeMap::new();
+            metadata.insert("atelier.name".to_string(), report.name.clone());
+            (store::to_safetensors(&network, &metadata).await.map_err(|e| e.to_string()), "safetensors")
+        }
+        _ => (model_file(&network, &report, classes).await, "bpk"),
+    };
+    match bytes {
+        Ok(bytes) => {
+            let name = format!("atelier-{}.{extension}", report.name.to_ascii_lowercase().replace([' ', '#'], ""));
+            post_bytes(&FromWorker::ModelFile { name }, &Uint8Array::from(bytes.as_slice()).into());
+        }
+        Err(e) => post(&FromWorker::Error { message: format!("the model could not be exported: {e}") }),
+    }
+}
+
+/// Loads a model file the user picked. A damaged file or one for another architecture changes nothing.
+pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
+    let device = JOBS.with(|j| j.borrow().device.clone()).unwrap_or_else(crate::ml::backend::cpu_device);
+    let loaded = match store::from_burnpack(&bytes, &device) {
+        Ok(loaded) => loaded,
+        Err(e) => return post(&FromWorker::Error { message: format!("{name} could not be loaded: {e}") }),
+    };
+    let expected = JOBS.with(|j| j.borrow().dataset.as_ref().map(|d| d.classes()));
+    if let Some(classes) = expected.filter(|&c| c != loaded.classes) {
+        return post(&FromWorker::Error {
+            message: format!("{name} was trained for {} classes but this dataset has {classes}; nothing was loaded", loaded.classes),
+        });
+    }
+    let Some(mut report) = loaded.metadata.get(META_REPORT).and_then(|json| crate::protocol::decode::<ModelReport>(json).ok()) else {
+        return post(&FromWorker::Error { message: format!("{name} has no Atelier report inside; pick a file downloaded from Atelier") });
+    };
+    let created_ms = wall_clock_ms();
+    report.id = format!("{}-{}", report.model, created_ms as u64);
+    report.name = format!("{} (loaded)", report.name);
+    report.size_bytes = bytes.len();
+    persist(&report, &bytes, post).await;
+    JOBS.with(|j| j.borrow_mut().models.push(HeldModel { report: report.clone(), network: Rc::new(loaded.model) }));
+    post(&FromWorker::ModelReady(report));
+}
+
+/// Deletes a model from memory and storage.
+pub async fn delete(id: &str, post: &dyn Fn(&FromWorker)) {
+    JOBS.with(|j| j.borrow_mut().models.retain(|m| m.report.id != id));
+    if let Err(e) = storage::delete(id).await {
+        post(&FromWorker::Notice { message: format!("The model was removed from this page but not from storage ({e}).") });
+    }
+    post(&FromWorker::ModelDeleted { id: id.to_string() });
+}
+
+/// Pixels of test images.
+pub fn test_images(indices: &[usize]) -> FromWorker {
+    JOBS.with(|j| {
+        let jobs = j.borrow();
+        let Some(dataset) = jobs.dataset.as_ref() else {
+            return FromWorker::Error { message: "no dataset is loaded yet".into() };
+        };
+        let valid: Vec<usize> = indices.iter().copied().filter(|&i| i < dataset.len(Part::Test)).collect();
+        let (images, labels) = valid.iter().map(|&i| dataset.item(Part::Test, i)).map(|(p, l)| (p.to_vec(), l)).unzip();
+        FromWorker::TestImages { rows: dataset.rows(), cols: dataset.cols(), indices: valid, labels, images }
+    })
+}

@@ -1,0 +1,192 @@
+//! Turns training settings and outcomes into protocol messages (pure: tested natively).
+
+use crate::data::augment::Augmentation;
+use crate::ml::nn::Architecture;
+use crate::ml::train::{BatchReport, EpochReport, Evaluation, Schedule, TrainConfig};
+use crate::protocol::{BatchPoint, ClassScore, EpochPoint, Mistake, ModelReport, RunEnd, TrainSettings};
+
+/// Mistakes kept per model for the gallery.
+pub const MISTAKES_KEPT: usize = 48;
+
+/// The training configuration the settings describe, or what is wrong with them.
+pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
+    let architecture = Architecture::parse(&settings.model)
+        .ok_or_else(|| format!("unknown model \"{}\"; choose cnn, resnet or refcnn", settings.model))?;
+    let schedule = match settings.schedule.as_str() {
+        "cosine" => Schedule::Cosine,
+        "constant" => Schedule::Constant,
+        // Halve the rate three times over the run.
+        "step" => Schedule::Step { every: (settings.epochs / 4).max(1), gamma: 0.5 },
+        other => return Err(format!("unknown schedule \"{other}\"; choose cosine, step or constant")),
+    };
+    let config = TrainConfig {
+        architecture,
+        epochs: settings.epochs,
+        batch_size: settings.batch_size,
+        learning_rate: settings.learning_rate,
+        weight_decay: settings.weight_decay,
+        schedule,
+        train_size: settings.train_size,
+        augmentation: settings.augment.then(Augmentation::default),
+        seed: settings.seed,
+    };
+    config.check()?;
+    Ok(config)
+}
+
+/// A batch report as the page takes it.
+pub fn batch_point(report: &BatchReport) -> BatchPoint {
+    BatchPoint {
+        epoch: report.epoch,
+        batch: report.batch,
+        batches_per_epoch: report.batches_per_epoch,
+        loss: report.loss,
+        accuracy: report.accuracy,
+        samples_per_second: report.samples_per_second,
+        train_seconds: report.train_seconds,
+    }
+}
+
+/// An epoch report as the page takes it.
+pub fn epoch_point(report: &EpochReport) -> EpochPoint {
+    EpochPoint {
+        epoch: report.epoch,
+        train_loss: report.train_loss,
+        train_accuracy: report.train_accuracy,
+        validation_loss: report.validation_loss,
+        validation_accuracy: report.validation_accuracy,
+        best: report.best,
+    }
+}
+
+/// The most confident wrong predictions, most confident first.
+pub fn confident_mistakes(evaluation: &Evaluation, limit: usize) -> Vec<Mistake> {
+    let mut mistakes: Vec<Mistake> = (0..evaluation.truth.len())
+        .filter(|&i| evaluation.truth[i] != evaluation.predicted[i])
+        .map(|i| Mistake {
+            index: i,
+            truth: evaluation.truth[i],
+            predicted: evaluation.predicted[i],
+            confidence: evaluation.confidence[i],
+        })
+        .collect();
+    mistakes.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.index.cmp(&b.index)));
+    mistakes.truncate(limit);
+    mistakes
+}
+
+/// What a run produced, for [`model_report`].
+pub struct RunFacts<'a> {
+    pub id: String,
+    pub name: String,
+    pub backend: String,
+    pub settings: &'a TrainSettings,
+    pub stopped: bool,
+    pub epochs: &'a [EpochReport],
+    pub best_epoch: usize,
+    pub parameters: usize,
+    pub train_seconds: f64,
+    pub samples_seen: usize,
+    pub created_ms: f64,
+}
+
+/// The full report of a trained model.
+pub fn model_report(facts: RunFacts<'_>, evaluation: &Evaluation, classes: usize) -> ModelReport {
+    let confusion = evaluation.confusion(classes);
+    ModelReport {
+        id: facts.id,
+        model: facts.settings.model.clone(),
+        name: facts.name,
+        backend: facts.backend,
+        settings: facts.settings.clone(),
+        end: if facts.stopped { RunEnd::Stopped } else { RunEnd::Done },
+        epochs: facts.epochs.iter().map(epoch_point).collect(),
+        best_epoch: facts.best_epoch,
+        parameters: facts.parameters,
+        train_seconds: facts.train_seconds,
+        samples_per_second: facts.samples_seen as f64 / facts.train_seconds.max(1e-9),
+        test_images: evaluation.truth.len(),
+        test_accuracy: evaluation.accuracy,
+        test_loss: evaluation.loss,
+        macro_f1: confusion.macro_f1(),
+        per_class: confusion
+            .per_class()
+            .into_iter()
+            .map(|m| ClassScore { precision: m.precision, recall: m.recall, f1: m.f1, support: m.support })
+            .collect(),
+        inference_images_per_second: evaluation.truth.len() as f64 / evaluation.seconds.max(1e-9),
+        mistakes: confident_mistakes(evaluation, MISTAKES_KEPT),
+        predicted: evaluation.predicted.clone(),
+        confusion: confusion.counts,
+        size_bytes: 0,
+        created_ms: facts.created_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evaluation() -> Evaluation {
+        Evaluation {
+            loss: 0.5,
+            accuracy: 0.5,
+            truth: vec![0, 1, 1, 0],
+            predicted: vec![0, 0, 1, 1],
+            confidence: vec![0.9, 0.6, 0.8, 0.95],
+            seconds: 0.5,
+        }
+    }
+
+    #[test]
+    fn settings_become_a_checked_config() {
+        let config = train_config(&TrainSettings::default()).unwrap();
+        assert_eq!(config.architecture, Architecture::Cnn);
+        assert!(config.augmentation.is_some());
+        let bad = TrainSettings { model: "gpt".into(), ..TrainSettings::default() };
+        assert!(train_config(&bad).unwrap_err().contains("gpt"));
+        let bad = TrainSettings { epochs: 0, ..TrainSettings::default() };
+        assert!(train_config(&bad).is_err());
+    }
+
+    #[test]
+    fn page_and_worker_name_the_same_networks() {
+        for (key, label) in crate::protocol::NETWORK_MODELS {
+            let architecture = Architecture::parse(key).unwrap();
+            assert_eq!((architecture.key(), architecture.label()), (key, label));
+        }
+        assert_eq!(crate::protocol::NETWORK_MODELS.len(), Architecture::ALL.len());
+    }
+
+    #[test]
+    fn mistakes_are_sorted_by_confidence() {
+        let m = confident_mistakes(&evaluation(), 10);
+        assert_eq!(m.iter().map(|m| m.index).collect::<Vec<_>>(), vec![3, 1]);
+        assert_eq!((m[0].truth, m[0].predicted), (0, 1));
+        assert_eq!(confident_mistakes(&evaluation(), 1).len(), 1);
+    }
+
+    #[test]
+    fn report_carries_metrics() {
+        let settings = TrainSettings::default();
+        let facts = RunFacts {
+            id: "a".into(),
+            name: "CNN #1".into(),
+            backend: "CPU".into(),
+            settings: &settings,
+            stopped: true,
+            epochs: &[],
+            best_epoch: 0,
+            parameters: 10,
+            train_seconds: 2.0,
+            samples_seen: 100,
+            created_ms: 0.0,
+        };
+        let r = model_report(facts, &evaluation(), 2);
+        assert_eq!(r.end, RunEnd::Stopped);
+        assert_eq!(r.confusion, vec![vec![1, 1], vec![1, 1]]);
+        assert_eq!(r.samples_per_second, 50.0);
+        assert_eq!(r.inference_images_per_second, 8.0);
+        assert_eq!(r.per_class.len(), 2);
+    }
+}
