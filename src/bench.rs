@@ -13,9 +13,16 @@ use crate::ml::nn::Architecture;
 use crate::ml::train::{self, NativeHost, Schedule, TrainConfig};
 
 /// Loads Fashion-MNIST from a folder holding the four .gz files.
-pub fn load_fashion(folder: &Path, validation_per_mille: u32, seed: u64) -> Result<Dataset, String> {
+pub fn load_fashion(
+    folder: &Path,
+    validation_per_mille: u32,
+    seed: u64,
+) -> Result<Dataset, String> {
     let names = FileNames::default();
-    let read = |name: &str| std::fs::read(folder.join(name)).map_err(|e| format!("{}: {e}; run `make setup`", folder.join(name).display()));
+    let read = |name: &str| {
+        std::fs::read(folder.join(name))
+            .map_err(|e| format!("{}: {e}; run `make setup`", folder.join(name).display()))
+    };
     let raw = RawFiles {
         train_images: read(&names.train_images)?,
         train_labels: read(&names.train_labels)?,
@@ -23,10 +30,15 @@ pub fn load_fashion(folder: &Path, validation_per_mille: u32, seed: u64) -> Resu
         test_labels: read(&names.test_labels)?,
     };
     let classes = FASHION_CLASSES.iter().map(|s| s.to_string()).collect();
-    Dataset::from_files(&names, &raw, classes, validation_per_mille, seed).map_err(|e| e.to_string())
+    Dataset::from_files(&names, &raw, classes, validation_per_mille, seed)
+        .map_err(|e| e.to_string())
 }
 
-fn get<T: std::str::FromStr>(options: &HashMap<String, String>, key: &str, default: T) -> Result<T, String> {
+fn get<T: std::str::FromStr>(
+    options: &HashMap<String, String>,
+    key: &str,
+    default: T,
+) -> Result<T, String> {
     match options.get(key) {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| format!("--{key} {v} is not valid")),
@@ -36,10 +48,14 @@ fn get<T: std::str::FromStr>(options: &HashMap<String, String>, key: &str, defau
 /// Runs one benchmark; returns its JSON line.
 pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     let model = options.get("model").map(String::as_str).unwrap_or("cnn");
-    let architecture = Architecture::parse(model).ok_or_else(|| format!("unknown --model {model}"))?;
+    let architecture =
+        Architecture::parse(model).ok_or_else(|| format!("unknown --model {model}"))?;
     let val_percent: f64 = get(options, "val", 10.0)?;
     let seed: u64 = get(options, "seed", 42)?;
-    let data = options.get("data").cloned().unwrap_or_else(|| "static/data".into());
+    let data = options
+        .get("data")
+        .cloned()
+        .unwrap_or_else(|| "static/data".into());
     let dataset = load_fashion(Path::new(&data), (val_percent * 10.0).round() as u32, seed)?;
     let backend = options.get("backend").map(String::as_str).unwrap_or("cpu");
     let device = match backend {
@@ -53,20 +69,46 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         batch_size: get(options, "batch", 64)?,
         learning_rate: get(options, "lr", 1e-3)?,
         weight_decay: get(options, "wd", 0.0)?,
-        schedule: match options.get("schedule").map(String::as_str).unwrap_or("cosine") {
+        schedule: match options
+            .get("schedule")
+            .map(String::as_str)
+            .unwrap_or("cosine")
+        {
             "constant" => Schedule::Constant,
-            "step" => Schedule::Step { every: get(options, "step-every", 5)?, gamma: 0.5 },
+            "step" => Schedule::Step {
+                every: get(options, "step-every", 5)?,
+                gamma: 0.5,
+            },
             _ => Schedule::Cosine,
         },
-        train_size: options.get("train-size").map(|v| v.parse().map_err(|_| format!("--train-size {v}"))).transpose()?,
-        augmentation: if options.contains_key("no-augment") { None } else { Some(Augmentation::default()) },
+        train_size: options
+            .get("train-size")
+            .map(|v| v.parse().map_err(|_| format!("--train-size {v}")))
+            .transpose()?,
+        augmentation: if options.contains_key("no-augment") {
+            None
+        } else {
+            Some(Augmentation::default())
+        },
         seed,
     };
-    let mut host = NativeHost { verbose: true, stop_after_batches: options.get("steps").and_then(|s| s.parse().ok()), ..Default::default() };
-    let outcome = train::block_on(train::train(&config, &dataset, &device, &mut host)).map_err(|e| e.to_string())?;
-    let test_size: Option<usize> = options.get("test-size").and_then(|s| s.parse().ok());
-    let evaluation = train::block_on(train::evaluate(&outcome.model, &dataset, Part::Test, test_size, 256, &host))
+    let mut host = NativeHost {
+        verbose: true,
+        stop_after_batches: options.get("steps").and_then(|s| s.parse().ok()),
+        ..Default::default()
+    };
+    let outcome = train::block_on(train::train(&config, &dataset, &device, &mut host))
         .map_err(|e| e.to_string())?;
+    let test_size: Option<usize> = options.get("test-size").and_then(|s| s.parse().ok());
+    let evaluation = train::block_on(train::evaluate(
+        &outcome.model,
+        &dataset,
+        Part::Test,
+        test_size,
+        256,
+        &host,
+    ))
+    .map_err(|e| e.to_string())?;
     let confusion = evaluation.confusion(dataset.classes());
     let line = serde_json::json!({
         "model": architecture.key(),

@@ -61,12 +61,19 @@ pub struct LoadDataset {
 
 /// The networks the worker trains: (`?model=` key, name shown). The worker's architectures use the same keys
 /// (checked by a test in `worker::report`).
-pub const NETWORK_MODELS: [(&str, &str); 3] = [("cnn", "CNN"), ("resnet", "ResNet"), ("refcnn", "Reference CNN")];
+pub const NETWORK_MODELS: [(&str, &str); 3] = [
+    ("cnn", "CNN"),
+    ("resnet", "ResNet"),
+    ("refcnn", "Reference CNN"),
+];
 
 /// The name of a network model key, if it is one.
 pub fn network_label(key: &str) -> Option<&'static str> {
     let key = key.trim().to_ascii_lowercase();
-    NETWORK_MODELS.iter().find(|(k, _)| *k == key).map(|(_, label)| *label)
+    NETWORK_MODELS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, label)| *label)
 }
 
 /// Settings of a training run, as the page and the URL carry them.
@@ -198,7 +205,10 @@ pub enum ToWorker {
     /// Download (or read) and parse a dataset, then answer with `DatasetReady` and `Samples`.
     LoadDataset(LoadDataset),
     /// Make a new validation split of the loaded dataset; answered with `DatasetReady` and `Samples`.
-    Resplit { validation_per_mille: u32, seed: u64 },
+    Resplit {
+        validation_per_mille: u32,
+        seed: u64,
+    },
     /// Train a new model; progress comes back as `TrainBatch` and `TrainEpoch`, the end as `TrainDone`.
     Train { settings: TrainSettings },
     /// Stop the running job after the current batch; the model trained so far is kept.
@@ -212,7 +222,11 @@ pub enum ToWorker {
     /// Load a model file (sent beside the message).
     ImportModel { name: String },
     /// Pick other sample images for the explorer grid.
-    Resample { part: Part, per_class: usize, seed: u64 },
+    Resample {
+        part: Part,
+        per_class: usize,
+        seed: u64,
+    },
 }
 
 /// Download progress of one file.
@@ -233,7 +247,7 @@ pub struct ClassBalance {
 }
 
 /// What the explorer needs to know about a loaded dataset. Images are bytes, `rows * cols` each.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetSummary {
     pub class_names: Vec<String>,
     pub rows: usize,
@@ -305,10 +319,18 @@ pub enum FromWorker {
     Parsing,
     DatasetReady(DatasetSummary),
     /// Loading failed; the message names the file and what to do.
-    DatasetFailed { message: String },
+    DatasetFailed {
+        message: String,
+    },
     Samples(SampleGrid),
     /// A run started.
-    TrainStarted { model: String, backend: String, epochs: usize, batches_per_epoch: usize, parameters: usize },
+    TrainStarted {
+        model: String,
+        backend: String,
+        epochs: usize,
+        batches_per_epoch: usize,
+        parameters: usize,
+    },
     TrainBatch(BatchPoint),
     TrainEpoch(EpochPoint),
     /// Training ended; the test set is being evaluated.
@@ -316,18 +338,37 @@ pub enum FromWorker {
     /// A model is ready (trained now, or loaded from storage or a file).
     ModelReady(ModelReport),
     /// The run failed; `device_lost` when the GPU went away (the CPU backend is offered).
-    TrainFailed { message: String, device_lost: bool },
+    TrainFailed {
+        message: String,
+        device_lost: bool,
+    },
     /// A warning that changes nothing else (storage full: the model stays in memory).
-    Notice { message: String },
+    Notice {
+        message: String,
+    },
     /// Pixels of test images, in the order asked.
-    TestImages { rows: usize, cols: usize, indices: Vec<usize>, labels: Vec<u8>, images: Vec<Vec<u8>> },
+    TestImages {
+        rows: usize,
+        cols: usize,
+        indices: Vec<usize>,
+        labels: Vec<u8>,
+        images: Vec<Vec<u8>>,
+    },
     /// A model file to save; its bytes travel beside the message.
-    ModelFile { name: String },
-    ModelDeleted { id: String },
+    ModelFile {
+        name: String,
+    },
+    ModelDeleted {
+        id: String,
+    },
     /// A request could not be served (no dataset yet, for example).
-    Error { message: String },
+    Error {
+        message: String,
+    },
     /// The worker panicked; it must be restarted.
-    Panicked { message: String },
+    Panicked {
+        message: String,
+    },
 }
 
 /// Serialises a message for the wire.
@@ -337,7 +378,8 @@ pub fn encode<T: Serialize>(message: &T) -> String {
 
 /// Reads a message from the wire.
 pub fn decode<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|e| format!("malformed message between page and worker: {e}"))
+    serde_json::from_str(text)
+        .map_err(|e| format!("malformed message between page and worker: {e}"))
 }
 
 #[cfg(test)]
@@ -347,13 +389,19 @@ mod tests {
     #[test]
     fn messages_roundtrip() {
         let msg = ToWorker::LoadDataset(LoadDataset {
-            origin: DatasetOrigin::Urls { urls: ["a".into(), "b".into(), "c".into(), "d".into()] },
+            origin: DatasetOrigin::Urls {
+                urls: ["a".into(), "b".into(), "c".into(), "d".into()],
+            },
             class_names: vec!["x".into()],
             validation_per_mille: 100,
             split_seed: u64::MAX,
         });
         assert_eq!(decode::<ToWorker>(&encode(&msg)).unwrap(), msg);
-        let back = FromWorker::Download(FileProgress { file: "f".into(), received: 3, total: None });
+        let back = FromWorker::Download(FileProgress {
+            file: "f".into(),
+            received: 3,
+            total: None,
+        });
         assert_eq!(decode::<FromWorker>(&encode(&back)).unwrap(), back);
         assert!(decode::<ToWorker>("{\"Nope\":1}").is_err());
     }
@@ -361,9 +409,16 @@ mod tests {
     #[test]
     fn backend_preference_parses_url_values() {
         assert_eq!(BackendPreference::parse("CPU"), BackendPreference::Cpu);
-        assert_eq!(BackendPreference::parse("webgpu"), BackendPreference::WebGpu);
+        assert_eq!(
+            BackendPreference::parse("webgpu"),
+            BackendPreference::WebGpu
+        );
         assert_eq!(BackendPreference::parse("what"), BackendPreference::Auto);
-        for p in [BackendPreference::Auto, BackendPreference::Cpu, BackendPreference::WebGpu] {
+        for p in [
+            BackendPreference::Auto,
+            BackendPreference::Cpu,
+            BackendPreference::WebGpu,
+        ] {
             assert_eq!(BackendPreference::parse(p.as_str()), p);
         }
     }

@@ -22,14 +22,22 @@ impl Default for Augmentation {
     /// Shift by up to 2 px, flip, erase with p = 0.5: common settings for Fashion-MNIST (Zhong et al. 2017
     /// report their best Fashion-MNIST results with random erasing at p = 0.5).
     fn default() -> Self {
-        Self { shift_pad: 2, horizontal_flip: true, erase_probability: 0.5 }
+        Self {
+            shift_pad: 2,
+            horizontal_flip: true,
+            erase_probability: 0.5,
+        }
     }
 }
 
 impl Augmentation {
     /// Nothing changed.
     pub fn none() -> Self {
-        Self { shift_pad: 0, horizontal_flip: false, erase_probability: 0.0 }
+        Self {
+            shift_pad: 0,
+            horizontal_flip: false,
+            erase_probability: 0.0,
+        }
     }
 
     /// Augments every image of a batch in place; the same seed gives the same result.
@@ -65,8 +73,11 @@ pub fn shift(image: &mut [f32], rows: usize, cols: usize, dy: i64, dx: i64) {
         for x in 0..cols as i64 {
             let (sy, sx) = (y - dy, x - dx);
             let inside = (0..rows as i64).contains(&sy) && (0..cols as i64).contains(&sx);
-            image[(y * cols as i64 + x) as usize] =
-                if inside { source[(sy * cols as i64 + sx) as usize] } else { 0.0 };
+            image[(y * cols as i64 + x) as usize] = if inside {
+                source[(sy * cols as i64 + sx) as usize]
+            } else {
+                0.0
+            };
         }
     }
 }
@@ -109,11 +120,18 @@ mod tests {
     use super::*;
 
     fn ramp(rows: usize, cols: usize) -> Vec<f32> {
-        (0..rows * cols).map(|i| (i + 1) as f32 / (rows * cols) as f32).collect()
+        (0..rows * cols)
+            .map(|i| (i + 1) as f32 / (rows * cols) as f32)
+            .collect()
     }
 
     fn batch(n: usize) -> Batch {
-        Batch { pixels: (0..n).flat_map(|_| ramp(8, 8)).collect(), labels: vec![0; n], rows: 8, cols: 8 }
+        Batch {
+            pixels: (0..n).flat_map(|_| ramp(8, 8)).collect(),
+            labels: vec![0; n],
+            rows: 8,
+            cols: 8,
+        }
     }
 
     #[test]
@@ -144,7 +162,11 @@ mod tests {
         random_erasing(&mut img, 28, 28, &mut SplitMix64::new(5));
         let changed: Vec<usize> = (0..img.len()).filter(|&i| img[i] != original[i]).collect();
         assert!(!changed.is_empty());
-        assert!(changed.len() <= (0.33 * 784.0) as usize + 28, "{} changed", changed.len());
+        assert!(
+            changed.len() <= (0.33 * 784.0) as usize + 28,
+            "{} changed",
+            changed.len()
+        );
         // The changed pixels lie inside their bounding box's rectangle.
         let ys: Vec<usize> = changed.iter().map(|i| i / 28).collect();
         let xs: Vec<usize> = changed.iter().map(|i| i % 28).collect();

@@ -1,8 +1,8 @@
 //! A loaded dataset: train and test sets, the stratified validation split, and batches of normalised pixels.
 
+use super::DataError;
 use super::idx::{self, IdxImages, IdxLabels};
 use super::rng::SplitMix64;
-use super::DataError;
 
 /// Which part of the data a set of indices refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -38,7 +38,10 @@ impl LabelledImages {
                 labels: labels.labels.len(),
             });
         }
-        Ok(Self { images, labels: labels.labels })
+        Ok(Self {
+            images,
+            labels: labels.labels,
+        })
     }
 
     /// Number of items.
@@ -68,7 +71,12 @@ pub struct Split {
 ///
 /// Per class, `round(n_class * per_mille / 1000)` items are drawn for validation by a shuffle seeded with
 /// `seed`; with Fashion-MNIST's 6,000 images per class and 10% this gives exactly 600 per class.
-pub fn stratified_split(labels: &[u8], classes: usize, validation_per_mille: u32, seed: u64) -> Result<Split, DataError> {
+pub fn stratified_split(
+    labels: &[u8],
+    classes: usize,
+    validation_per_mille: u32,
+    seed: u64,
+) -> Result<Split, DataError> {
     if validation_per_mille >= 1000 {
         return Err(DataError::InvalidOption(format!(
             "the validation share must be below 100%, got {}%",
@@ -90,7 +98,12 @@ pub fn stratified_split(labels: &[u8], classes: usize, validation_per_mille: u32
     }
     train.sort_unstable();
     validation.sort_unstable();
-    Ok(Split { train, validation, seed, validation_per_mille })
+    Ok(Split {
+        train,
+        validation,
+        seed,
+        validation_per_mille,
+    })
 }
 
 /// A batch of images as f32 in `[0, 1]` plus labels.
@@ -186,22 +199,46 @@ impl Dataset {
         if (test_images.rows, test_images.cols) != (train_images.rows, train_images.cols) {
             return Err(DataError::BadDimensions {
                 file: names.test_images.clone(),
-                dims: vec![test_images.count as u32, test_images.rows as u32, test_images.cols as u32],
+                dims: vec![
+                    test_images.count as u32,
+                    test_images.rows as u32,
+                    test_images.cols as u32,
+                ],
                 reason: format!(
                     "its images are {}x{} but the training images are {}x{}",
                     test_images.rows, test_images.cols, train_images.rows, train_images.cols
                 ),
             });
         }
-        let train_file = LabelledImages::new(train_images, &names.train_images, train_labels, &names.train_labels)?;
-        let test = LabelledImages::new(test_images, &names.test_images, test_labels, &names.test_labels)?;
+        let train_file = LabelledImages::new(
+            train_images,
+            &names.train_images,
+            train_labels,
+            &names.train_labels,
+        )?;
+        let test = LabelledImages::new(
+            test_images,
+            &names.test_images,
+            test_labels,
+            &names.test_labels,
+        )?;
         let split = stratified_split(&train_file.labels, classes, validation_per_mille, seed)?;
-        Ok(Self { class_names, train_file, test, split })
+        Ok(Self {
+            class_names,
+            train_file,
+            test,
+            split,
+        })
     }
 
     /// Replaces the validation split.
     pub fn resplit(&mut self, validation_per_mille: u32, seed: u64) -> Result<(), DataError> {
-        self.split = stratified_split(&self.train_file.labels, self.classes(), validation_per_mille, seed)?;
+        self.split = stratified_split(
+            &self.train_file.labels,
+            self.classes(),
+            validation_per_mille,
+            seed,
+        )?;
         Ok(())
     }
 
@@ -254,7 +291,12 @@ impl Dataset {
             pixels.extend(image.iter().map(|&b| normalise(b)));
             labels.push(label);
         }
-        Batch { pixels, labels, rows: self.rows(), cols: self.cols() }
+        Batch {
+            pixels,
+            labels,
+            rows: self.rows(),
+            cols: self.cols(),
+        }
     }
 }
 
@@ -267,9 +309,14 @@ pub(crate) mod tests {
     /// every pixel of an image of class `c` is `c * 20 + item % 7`.
     pub(crate) fn tiny_raw(classes: u8, per_class: u32, test_per_class: u32) -> RawFiles {
         let make = |n: u32| {
-            let labels: Vec<u8> = (0..n * classes as u32).map(|i| (i % classes as u32) as u8).collect();
-            let pixels: Vec<u8> =
-                labels.iter().enumerate().flat_map(|(i, &l)| std::iter::repeat_n(l * 20 + (i % 7) as u8, 16)).collect();
+            let labels: Vec<u8> = (0..n * classes as u32)
+                .map(|i| (i % classes as u32) as u8)
+                .collect();
+            let pixels: Vec<u8> = labels
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &l)| std::iter::repeat_n(l * 20 + (i % 7) as u8, 16))
+                .collect();
             (
                 encode(IMAGES_MAGIC, &[labels.len() as u32, 4, 4], &pixels),
                 encode(LABELS_MAGIC, &[labels.len() as u32], &labels),
@@ -277,7 +324,64 @@ pub(crate) mod tests {
         };
         let (train_images, train_labels) = make(per_class);
         let (test_images, test_labels) = make(test_per_class);
-        RawFiles { train_images, train_labels, test_images, test_labels }
+        RawFiles {
+            train_images,
+            train_labels,
+            test_images,
+            test_labels,
+        }
+    }
+
+    /// A 28x28 dataset made in code: class 0 is faint noise; class `c > 0` adds a bright 6x6 block whose
+    /// position depends on the class (class 1: the top-left corner). Seeded.
+    pub(crate) fn synthetic_28(
+        classes: u8,
+        per_class: u32,
+        test_per_class: u32,
+        seed: u64,
+    ) -> Dataset {
+        let mut rng = crate::data::rng::SplitMix64::new(seed);
+        let mut make = |n: u32| {
+            let labels: Vec<u8> = (0..n * classes as u32)
+                .map(|i| (i % classes as u32) as u8)
+                .collect();
+            let mut pixels = Vec::with_capacity(labels.len() * 784);
+            for &label in &labels {
+                let mut image: Vec<u8> = (0..784).map(|_| rng.below(40) as u8).collect();
+                if label > 0 {
+                    let (top, left) = (
+                        2 + 6 * ((label as usize - 1) / 3),
+                        2 + 8 * ((label as usize - 1) % 3),
+                    );
+                    for y in top..top + 6 {
+                        for x in left..left + 6 {
+                            image[y * 28 + x] = 200 + rng.below(55) as u8;
+                        }
+                    }
+                }
+                pixels.extend(image);
+            }
+            (
+                encode(IMAGES_MAGIC, &[labels.len() as u32, 28, 28], &pixels),
+                encode(LABELS_MAGIC, &[labels.len() as u32], &labels),
+            )
+        };
+        let (train_images, train_labels) = make(per_class);
+        let (test_images, test_labels) = make(test_per_class);
+        let raw = RawFiles {
+            train_images,
+            train_labels,
+            test_images,
+            test_labels,
+        };
+        Dataset::from_files(
+            &FileNames::default(),
+            &raw,
+            names(classes as usize),
+            100,
+            seed,
+        )
+        .unwrap()
     }
 
     fn names(n: usize) -> Vec<String> {
@@ -291,14 +395,26 @@ pub(crate) mod tests {
         assert_eq!(split.train.len(), 54_000);
         assert_eq!(split.validation.len(), 6_000);
         for class in 0..10u8 {
-            let in_val = split.validation.iter().filter(|&&i| labels[i] == class).count();
+            let in_val = split
+                .validation
+                .iter()
+                .filter(|&&i| labels[i] == class)
+                .count();
             assert_eq!(in_val, 600, "class {class}");
         }
-        let mut all: Vec<usize> = split.train.iter().chain(&split.validation).copied().collect();
+        let mut all: Vec<usize> = split
+            .train
+            .iter()
+            .chain(&split.validation)
+            .copied()
+            .collect();
         all.sort_unstable();
         assert_eq!(all, (0..60_000).collect::<Vec<_>>());
         assert_eq!(split, stratified_split(&labels, 10, 100, 42).unwrap());
-        assert_ne!(split.validation, stratified_split(&labels, 10, 100, 43).unwrap().validation);
+        assert_ne!(
+            split.validation,
+            stratified_split(&labels, 10, 100, 43).unwrap().validation
+        );
     }
 
     #[test]
@@ -315,7 +431,14 @@ pub(crate) mod tests {
     fn dataset_from_files_counts_and_normalises() {
         let raw = tiny_raw(3, 10, 4);
         let ds = Dataset::from_files(&FileNames::default(), &raw, names(3), 100, 7).unwrap();
-        assert_eq!((ds.len(Part::Train), ds.len(Part::Validation), ds.len(Part::Test)), (27, 3, 12));
+        assert_eq!(
+            (
+                ds.len(Part::Train),
+                ds.len(Part::Validation),
+                ds.len(Part::Test)
+            ),
+            (27, 3, 12)
+        );
         let batch = ds.batch(Part::Test, &[0, 5]);
         assert_eq!(batch.nchw_shape(), [2, 1, 4, 4]);
         assert_eq!(batch.flat_shape(), [2, 16]);
@@ -332,7 +455,17 @@ pub(crate) mod tests {
         let mut raw = tiny_raw(3, 10, 4);
         raw.test_labels = encode(LABELS_MAGIC, &[5], &[0, 1, 2, 0, 1]);
         let err = Dataset::from_files(&FileNames::default(), &raw, names(3), 100, 7).unwrap_err();
-        assert!(matches!(err, DataError::CountMismatch { images: 12, labels: 5, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::CountMismatch {
+                    images: 12,
+                    labels: 5,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let mut raw = tiny_raw(3, 10, 4);
         raw.test_images = encode(IMAGES_MAGIC, &[12, 2, 8], &[0; 12 * 16]);
         let err = Dataset::from_files(&FileNames::default(), &raw, names(3), 100, 7).unwrap_err();
@@ -340,6 +473,9 @@ pub(crate) mod tests {
         // A label beyond the class names given.
         let raw = tiny_raw(3, 10, 4);
         let err = Dataset::from_files(&FileNames::default(), &raw, names(2), 100, 7).unwrap_err();
-        assert!(matches!(err, DataError::LabelOutOfRange { label: 2, .. }), "{err:?}");
+        assert!(
+            matches!(err, DataError::LabelOutOfRange { label: 2, .. }),
+            "{err:?}"
+        );
     }
 }

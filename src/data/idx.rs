@@ -51,7 +51,10 @@ pub fn maybe_gunzip(file: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
     decoder
         .take(MAX_INFLATED_BYTES + 1)
         .read_to_end(&mut out)
-        .map_err(|e| DataError::BadGzip { file: file.to_string(), reason: e.to_string() })?;
+        .map_err(|e| DataError::BadGzip {
+            file: file.to_string(),
+            reason: e.to_string(),
+        })?;
     if out.len() as u64 > MAX_INFLATED_BYTES {
         return Err(DataError::BadGzip {
             file: file.to_string(),
@@ -66,14 +69,26 @@ fn header(file: &str, bytes: &[u8], magic: u32) -> Result<(Vec<u32>, usize), Dat
     let dims = (magic & 0xff) as usize;
     let header_len = 4 + 4 * dims;
     if bytes.len() < 4 {
-        return Err(DataError::Truncated { file: file.into(), expected: header_len as u64, got: bytes.len() as u64 });
+        return Err(DataError::Truncated {
+            file: file.into(),
+            expected: header_len as u64,
+            got: bytes.len() as u64,
+        });
     }
     let got = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
     if got != magic {
-        return Err(DataError::WrongMagic { file: file.into(), expected: magic, got });
+        return Err(DataError::WrongMagic {
+            file: file.into(),
+            expected: magic,
+            got,
+        });
     }
     if bytes.len() < header_len {
-        return Err(DataError::Truncated { file: file.into(), expected: header_len as u64, got: bytes.len() as u64 });
+        return Err(DataError::Truncated {
+            file: file.into(),
+            expected: header_len as u64,
+            got: bytes.len() as u64,
+        });
     }
     let sizes = bytes[4..header_len]
         .chunks_exact(4)
@@ -83,14 +98,26 @@ fn header(file: &str, bytes: &[u8], magic: u32) -> Result<(Vec<u32>, usize), Dat
 }
 
 /// Checks that the body is exactly `expected` bytes long.
-fn check_length(file: &str, body: &[u8], header_len: usize, expected: u64) -> Result<(), DataError> {
+fn check_length(
+    file: &str,
+    body: &[u8],
+    header_len: usize,
+    expected: u64,
+) -> Result<(), DataError> {
     let got = body.len() as u64;
     let total = expected + header_len as u64;
     if got < expected {
-        return Err(DataError::Truncated { file: file.into(), expected: total, got: got + header_len as u64 });
+        return Err(DataError::Truncated {
+            file: file.into(),
+            expected: total,
+            got: got + header_len as u64,
+        });
     }
     if got > expected {
-        return Err(DataError::TrailingBytes { file: file.into(), extra: got - expected });
+        return Err(DataError::TrailingBytes {
+            file: file.into(),
+            extra: got - expected,
+        });
     }
     Ok(())
 }
@@ -101,15 +128,28 @@ pub fn parse_images(file: &str, raw: &[u8]) -> Result<IdxImages, DataError> {
     let (dims, header_len) = header(file, &bytes, IMAGES_MAGIC)?;
     let (count, rows, cols) = (dims[0] as usize, dims[1] as usize, dims[2] as usize);
     if rows == 0 || cols == 0 {
-        return Err(DataError::BadDimensions { file: file.into(), dims, reason: "an image side is zero".into() });
+        return Err(DataError::BadDimensions {
+            file: file.into(),
+            dims,
+            reason: "an image side is zero".into(),
+        });
     }
     if count == 0 {
-        return Err(DataError::BadDimensions { file: file.into(), dims, reason: "the file holds no images".into() });
+        return Err(DataError::BadDimensions {
+            file: file.into(),
+            dims,
+            reason: "the file holds no images".into(),
+        });
     }
     let expected = count as u64 * rows as u64 * cols as u64;
     let body = &bytes[header_len..];
     check_length(file, body, header_len, expected)?;
-    Ok(IdxImages { count, rows, cols, pixels: body.to_vec() })
+    Ok(IdxImages {
+        count,
+        rows,
+        cols,
+        pixels: body.to_vec(),
+    })
 }
 
 /// Parses a label file (gzip or plain) and checks every label is below `classes`.
@@ -118,14 +158,29 @@ pub fn parse_labels(file: &str, raw: &[u8], classes: usize) -> Result<IdxLabels,
     let (dims, header_len) = header(file, &bytes, LABELS_MAGIC)?;
     let count = dims[0] as usize;
     if count == 0 {
-        return Err(DataError::BadDimensions { file: file.into(), dims, reason: "the file holds no labels".into() });
+        return Err(DataError::BadDimensions {
+            file: file.into(),
+            dims,
+            reason: "the file holds no labels".into(),
+        });
     }
     let body = &bytes[header_len..];
     check_length(file, body, header_len, count as u64)?;
-    if let Some((index, &label)) = body.iter().enumerate().find(|&(_, &l)| l as usize >= classes) {
-        return Err(DataError::LabelOutOfRange { file: file.into(), label, index, classes });
+    if let Some((index, &label)) = body
+        .iter()
+        .enumerate()
+        .find(|&(_, &l)| l as usize >= classes)
+    {
+        return Err(DataError::LabelOutOfRange {
+            file: file.into(),
+            label,
+            index,
+            classes,
+        });
     }
-    Ok(IdxLabels { labels: body.to_vec() })
+    Ok(IdxLabels {
+        labels: body.to_vec(),
+    })
 }
 
 /// Writes IDX bytes: the inverse of the parsers, used by tests and by anyone exporting a subset.
@@ -169,9 +224,20 @@ mod tests {
     #[test]
     fn parses_labels_and_checks_range() {
         let file = encode(LABELS_MAGIC, &[4], &[0, 9, 3, 1]);
-        assert_eq!(parse_labels("l", &file, 10).unwrap().labels, vec![0, 9, 3, 1]);
+        assert_eq!(
+            parse_labels("l", &file, 10).unwrap().labels,
+            vec![0, 9, 3, 1]
+        );
         let err = parse_labels("l", &file, 5).unwrap_err();
-        assert_eq!(err, DataError::LabelOutOfRange { file: "l".into(), label: 9, index: 1, classes: 5 });
+        assert_eq!(
+            err,
+            DataError::LabelOutOfRange {
+                file: "l".into(),
+                label: 9,
+                index: 1,
+                classes: 5
+            }
+        );
     }
 
     #[test]
@@ -179,7 +245,14 @@ mod tests {
         // A label file handed to the image parser.
         let file = encode(LABELS_MAGIC, &[4], &[0, 1, 2, 3]);
         let err = parse_images("train-images", &file).unwrap_err();
-        assert_eq!(err, DataError::WrongMagic { file: "train-images".into(), expected: 0x803, got: 0x801 });
+        assert_eq!(
+            err,
+            DataError::WrongMagic {
+                file: "train-images".into(),
+                expected: 0x803,
+                got: 0x801
+            }
+        );
         assert!(err.to_string().contains("train-images"));
     }
 
@@ -187,11 +260,41 @@ mod tests {
     fn truncated_header_and_body_are_reported() {
         let file = images_file(3);
         let err = parse_images("t", &file[..2]).unwrap_err();
-        assert!(matches!(err, DataError::Truncated { expected: 16, got: 2, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::Truncated {
+                    expected: 16,
+                    got: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let err = parse_images("t", &file[..10]).unwrap_err();
-        assert!(matches!(err, DataError::Truncated { expected: 16, got: 10, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::Truncated {
+                    expected: 16,
+                    got: 10,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         let err = parse_images("t", &file[..20]).unwrap_err();
-        assert!(matches!(err, DataError::Truncated { expected: 28, got: 20, .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                DataError::Truncated {
+                    expected: 28,
+                    got: 20,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("expected 28 bytes, got 20"));
     }
 
@@ -200,7 +303,13 @@ mod tests {
         let mut file = images_file(3);
         file.push(0);
         let err = parse_images("t", &file).unwrap_err();
-        assert_eq!(err, DataError::TrailingBytes { file: "t".into(), extra: 1 });
+        assert_eq!(
+            err,
+            DataError::TrailingBytes {
+                file: "t".into(),
+                extra: 1
+            }
+        );
     }
 
     #[test]
@@ -214,14 +323,23 @@ mod tests {
         for b in gz.iter_mut().skip(12).take(20) {
             *b ^= 0x5a;
         }
-        assert!(matches!(parse_images("f", &gz).unwrap_err(), DataError::BadGzip { .. }));
+        assert!(matches!(
+            parse_images("f", &gz).unwrap_err(),
+            DataError::BadGzip { .. }
+        ));
     }
 
     #[test]
     fn zero_dimensions_are_rejected() {
         let file = encode(IMAGES_MAGIC, &[2, 0, 28], &[]);
-        assert!(matches!(parse_images("z", &file).unwrap_err(), DataError::BadDimensions { .. }));
+        assert!(matches!(
+            parse_images("z", &file).unwrap_err(),
+            DataError::BadDimensions { .. }
+        ));
         let file = encode(LABELS_MAGIC, &[0], &[]);
-        assert!(matches!(parse_labels("z", &file, 10).unwrap_err(), DataError::BadDimensions { .. }));
+        assert!(matches!(
+            parse_labels("z", &file, 10).unwrap_err(),
+            DataError::BadDimensions { .. }
+        ));
     }
 }

@@ -4,8 +4,18 @@
 use super::dataset::FileNames;
 
 /// Fashion-MNIST's classes in label order (Xiao, Rasul and Vollgraf, 2017).
-pub const FASHION_CLASSES: [&str; 10] =
-    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+pub const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 
 /// The folder, relative to the page, where setup puts Fashion-MNIST.
 pub const BUNDLED_BASE: &str = "data/";
@@ -34,8 +44,15 @@ impl DataSource {
     /// the bundled set, ten numbered classes otherwise).
     pub fn from_params(data: Option<&str>, classes: Option<&str>) -> Self {
         let mut source = Self::fashion();
-        if let Some(base) = data.map(str::trim).filter(|d| !d.is_empty() && *d != "fashion") {
-            source.base = if base.ends_with('/') { base.to_string() } else { format!("{base}/") };
+        if let Some(base) = data
+            .map(str::trim)
+            .filter(|d| !d.is_empty() && *d != "fashion")
+        {
+            source.base = if base.ends_with('/') {
+                base.to_string()
+            } else {
+                format!("{base}/")
+            };
             source.class_names = numbered_classes(10);
         }
         if let Some(classes) = classes.map(str::trim).filter(|c| !c.is_empty()) {
@@ -46,8 +63,13 @@ impl DataSource {
 
     /// The four URLs in the order train images, train labels, test images, test labels.
     pub fn urls(&self) -> [String; 4] {
-        [&self.files.train_images, &self.files.train_labels, &self.files.test_images, &self.files.test_labels]
-            .map(|f| format!("{}{}", self.base, f))
+        [
+            &self.files.train_images,
+            &self.files.train_labels,
+            &self.files.test_images,
+            &self.files.test_labels,
+        ]
+        .map(|f| format!("{}{}", self.base, f))
     }
 
     /// True for the bundled Fashion-MNIST.
@@ -61,7 +83,11 @@ impl DataSource {
 pub fn parse_class_names(spec: &str) -> Vec<String> {
     match spec.parse::<usize>() {
         Ok(n) => numbered_classes(n.clamp(1, 256)),
-        Err(_) => spec.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        Err(_) => spec
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
     }
 }
 
@@ -85,7 +111,12 @@ pub fn assign_idx_files(names: &[String]) -> Result<[usize; 4], String> {
         let train = n.contains("train");
         let images = n.contains("idx3") || n.contains("images");
         let labels = n.contains("idx1") || n.contains("labels");
-        match (train && !test, test && !train, images && !labels, labels && !images) {
+        match (
+            train && !test,
+            test && !train,
+            images && !labels,
+            labels && !images,
+        ) {
             (true, false, true, false) => Some(0),
             (true, false, false, true) => Some(1),
             (false, true, true, false) => Some(2),
@@ -99,7 +130,10 @@ pub fn assign_idx_files(names: &[String]) -> Result<[usize; 4], String> {
             format!("cannot tell what {name} holds: name files like train-images-idx3-ubyte.gz or t10k-labels-idx1-ubyte")
         })?;
         if order[slot] != usize::MAX {
-            return Err(format!("{name} and {} hold the same part; pick one of each", names[order[slot]]));
+            return Err(format!(
+                "{name} and {} hold the same part; pick one of each",
+                names[order[slot]]
+            ));
         }
         order[slot] = i;
     }
@@ -133,13 +167,21 @@ mod tests {
 
     #[test]
     fn picked_files_are_ordered_by_name() {
-        let names: Vec<String> =
-            ["t10k-labels-idx1-ubyte", "train-images-idx3-ubyte.gz", "test-images.gz", "train-labels.gz"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let names: Vec<String> = [
+            "t10k-labels-idx1-ubyte",
+            "train-images-idx3-ubyte.gz",
+            "test-images.gz",
+            "train-labels.gz",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         assert_eq!(assign_idx_files(&names).unwrap(), [1, 3, 2, 0]);
-        assert!(assign_idx_files(&names[..3]).unwrap_err().contains("exactly four"));
+        assert!(
+            assign_idx_files(&names[..3])
+                .unwrap_err()
+                .contains("exactly four")
+        );
         let mut dup = names.clone();
         dup[0] = "test-images-2.gz".into();
         assert!(assign_idx_files(&dup).unwrap_err().contains("same part"));

@@ -26,7 +26,11 @@ pub fn mean_images(dataset: &Dataset, part: Part) -> Vec<Vec<u8>> {
     }
     sums.into_iter()
         .zip(counts)
-        .map(|(sum, n)| sum.into_iter().map(|s| if n == 0 { 0 } else { ((s + n / 2) / n) as u8 }).collect())
+        .map(|(sum, n)| {
+            sum.into_iter()
+                .map(|s| if n == 0 { 0 } else { ((s + n / 2) / n) as u8 })
+                .collect()
+        })
         .collect()
 }
 
@@ -46,7 +50,12 @@ pub fn pixel_histogram(dataset: &Dataset, part: Part, bins: usize) -> Vec<u64> {
 }
 
 /// Picks up to `per_class` random positions of each class within a part, grouped by class.
-pub fn sample_per_class(dataset: &Dataset, part: Part, per_class: usize, seed: u64) -> Vec<Vec<usize>> {
+pub fn sample_per_class(
+    dataset: &Dataset,
+    part: Part,
+    per_class: usize,
+    seed: u64,
+) -> Vec<Vec<usize>> {
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); dataset.classes()];
     for (i, label) in dataset.labels(part).into_iter().enumerate() {
         by_class[label as usize].push(i);
@@ -65,8 +74,8 @@ pub fn sample_per_class(dataset: &Dataset, part: Part, per_class: usize, seed: u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::dataset::tests::tiny_raw;
     use crate::data::dataset::FileNames;
+    use crate::data::dataset::tests::tiny_raw;
 
     fn dataset() -> Dataset {
         let names = (0..3).map(|i| i.to_string()).collect();

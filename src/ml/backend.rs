@@ -9,16 +9,30 @@ pub fn cpu_device() -> Device {
 
 /// Opens the WebGPU (or, natively, the best wgpu) device. On the web only the async path exists.
 pub async fn webgpu_device() -> Result<Device, String> {
-    Device::wgpu_options().init_async().await.map_err(|e| e.to_string())
+    Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Runs a tiny computation and reads it back: proves the device works end to end, not only that it opened.
 pub async fn smoke_test(device: &Device) -> Result<(), String> {
     use burn::tensor::Tensor;
     let a = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0]], device);
-    let sum: Vec<f32> = a.clone().matmul(a).sum().into_data_async().await.map_err(|e| e.to_string())?.to_vec().map_err(|e| format!("{e:?}"))?;
+    let sum: Vec<f32> = a
+        .clone()
+        .matmul(a)
+        .sum()
+        .into_data_async()
+        .await
+        .map_err(|e| e.to_string())?
+        .try_into_vec_as::<f32>()
+        .map_err(|e| format!("{e:?}"))?;
     if (sum[0] - 54.0).abs() > 1e-3 {
-        return Err(format!("the device computed {} where 54 was expected", sum[0]));
+        return Err(format!(
+            "the device computed {} where 54 was expected",
+            sum[0]
+        ));
     }
     Ok(())
 }

@@ -52,8 +52,17 @@ impl ConfusionMatrix {
                 let actual: u32 = self.counts[c].iter().sum();
                 let precision = ratio(tp, predicted);
                 let recall = ratio(tp, actual);
-                let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-                ClassMetrics { precision, recall, f1, support: actual }
+                let f1 = if precision + recall > 0.0 {
+                    2.0 * precision * recall / (precision + recall)
+                } else {
+                    0.0
+                };
+                ClassMetrics {
+                    precision,
+                    recall,
+                    f1,
+                    support: actual,
+                }
             })
             .collect()
     }
@@ -97,8 +106,12 @@ pub fn argmax_rows(values: &[f32], classes: usize) -> Vec<u8> {
     values
         .chunks_exact(classes)
         .map(|row| {
-            row.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
-                as u8
+            row.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+                    if v > best.1 { (i, v) } else { best }
+                })
+                .0 as u8
         })
         .collect()
 }
@@ -132,7 +145,15 @@ mod tests {
     #[test]
     fn empty_classes_do_not_divide_by_zero() {
         let m = ConfusionMatrix::new(3, &[0, 0], &[0, 0]);
-        assert_eq!(m.per_class()[1], ClassMetrics { precision: 0.0, recall: 0.0, f1: 0.0, support: 0 });
+        assert_eq!(
+            m.per_class()[1],
+            ClassMetrics {
+                precision: 0.0,
+                recall: 0.0,
+                f1: 0.0,
+                support: 0
+            }
+        );
         assert_eq!(ConfusionMatrix::new(2, &[], &[]).accuracy(), 0.0);
     }
 

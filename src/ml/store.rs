@@ -27,10 +27,17 @@ const FORMAT_VERSION: &str = "1";
 pub enum StoreError {
     #[error("this file is not an Atelier model ({0}); pick a file downloaded from Atelier")]
     NotAModel(String),
-    #[error("this file holds a {found} model, which Atelier does not know; update Atelier or pick another file")]
+    #[error(
+        "this file holds a {found} model, which Atelier does not know; update Atelier or pick another file"
+    )]
     UnknownArchitecture { found: String },
-    #[error("the file's weights do not fit a {architecture} ({reason}); the file is damaged or for another architecture")]
-    Mismatch { architecture: String, reason: String },
+    #[error(
+        "the file's weights do not fit a {architecture} ({reason}); the file is damaged or for another architecture"
+    )]
+    Mismatch {
+        architecture: String,
+        reason: String,
+    },
     #[error("reading the weights from the device failed: {0}")]
     Device(String),
 }
@@ -73,20 +80,32 @@ impl ModuleVisitor for Collector {
 }
 
 /// Every float parameter as (path, shape, f32 values), read with async readback.
-pub async fn parameters(model: &Network) -> Result<Vec<(String, u64, Vec<usize>, Vec<f32>)>, StoreError> {
+pub async fn parameters(
+    model: &Network,
+) -> Result<Vec<(String, u64, Vec<usize>, Vec<f32>)>, StoreError> {
     let mut collector = Collector::default();
     model.visit(&mut collector);
     let mut out = Vec::with_capacity(collector.params.len());
     for p in collector.params {
-        let data = p.values.into_data_async().await.map_err(|e| StoreError::Device(format!("{e:?}")))?;
-        let values = data.convert::<f32>().to_vec::<f32>().map_err(|e| StoreError::Device(format!("{e:?}")))?;
+        let data = p
+            .values
+            .into_data_async()
+            .await
+            .map_err(|e| StoreError::Device(format!("{e:?}")))?;
+        let values = data
+            .try_into_vec_as::<f32>()
+            .map_err(|e| StoreError::Device(format!("{e:?}")))?;
         out.push((p.path, p.id, p.dims, values));
     }
     Ok(out)
 }
 
 /// The model as a burnpack record with Atelier's metadata (architecture, classes, and `extra`).
-pub async fn to_burnpack(model: &Network, classes: usize, extra: &BTreeMap<String, String>) -> Result<Vec<u8>, StoreError> {
+pub async fn to_burnpack(
+    model: &Network,
+    classes: usize,
+    extra: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, StoreError> {
     let tensors = parameters(model)
         .await?
         .into_iter()
@@ -102,7 +121,9 @@ pub async fn to_burnpack(model: &Network, classes: usize, extra: &BTreeMap<Strin
     for (key, value) in extra {
         writer = writer.with_metadata(key, value);
     }
-    let bytes = writer.into_bytes().map_err(|e| StoreError::Device(e.to_string()))?;
+    let bytes = writer
+        .into_bytes()
+        .map_err(|e| StoreError::Device(e.to_string()))?;
     Ok(bytes.to_vec())
 }
 
@@ -119,8 +140,11 @@ pub fn from_burnpack(bytes: &[u8], device: &Device) -> Result<LoadedModel, Store
     let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|e| StoreError::NotAModel(e.to_string()))?;
     let metadata = reader.metadata().clone();
-    let key = metadata.get(META_ARCHITECTURE).ok_or_else(|| StoreError::NotAModel("no architecture in its metadata".into()))?;
-    let architecture = Architecture::parse(key).ok_or_else(|| StoreError::UnknownArchitecture { found: key.clone() })?;
+    let key = metadata
+        .get(META_ARCHITECTURE)
+        .ok_or_else(|| StoreError::NotAModel("no architecture in its metadata".into()))?;
+    let architecture = Architecture::parse(key)
+        .ok_or_else(|| StoreError::UnknownArchitecture { found: key.clone() })?;
     let classes = metadata
         .get(META_CLASSES)
         .and_then(|c| c.parse::<usize>().ok())
@@ -131,8 +155,15 @@ pub fn from_burnpack(bytes: &[u8], device: &Device) -> Result<LoadedModel, Store
     let model = architecture
         .init(classes, device)
         .try_load_record(record)
-        .map_err(|e| StoreError::Mismatch { architecture: architecture.label().into(), reason: e.to_string() })?;
-    Ok(LoadedModel { model, classes, metadata })
+        .map_err(|e| StoreError::Mismatch {
+            architecture: architecture.label().into(),
+            reason: e.to_string(),
+        })?;
+    Ok(LoadedModel {
+        model,
+        classes,
+        metadata,
+    })
 }
 
 /// Checks a model file's architecture against the one expected, before loading it.
@@ -145,14 +176,19 @@ pub fn expect_architecture(bytes: &[u8], expected: Architecture) -> Result<(), S
             architecture: expected.label().into(),
             reason: format!("the file holds a {key} model"),
         }),
-        None => Err(StoreError::NotAModel("no architecture in its metadata".into())),
+        None => Err(StoreError::NotAModel(
+            "no architecture in its metadata".into(),
+        )),
     }
 }
 
 /// The model as a safetensors file (<https://github.com/huggingface/safetensors>): an 8-byte little-endian
 /// header length, a JSON header naming each tensor's dtype, shape and byte range, then the data. Names are
 /// burn's module paths (see README for the mapping to PyTorch).
-pub async fn to_safetensors(model: &Network, metadata: &BTreeMap<String, String>) -> Result<Vec<u8>, StoreError> {
+pub async fn to_safetensors(
+    model: &Network,
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, StoreError> {
     let params = parameters(model).await?;
     let mut header = serde_json::Map::new();
     let mut offset = 0usize;
@@ -164,8 +200,10 @@ pub async fn to_safetensors(model: &Network, metadata: &BTreeMap<String, String>
         );
         offset = end;
     }
-    let mut meta: serde_json::Map<String, serde_json::Value> =
-        metadata.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let mut meta: serde_json::Map<String, serde_json::Value> = metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
     meta.insert(META_ARCHITECTURE.into(), model.architecture().key().into());
     header.insert("__metadata__".into(), serde_json::Value::Object(meta));
     let mut header_bytes = serde_json::to_vec(&header).expect("a JSON map always serialises");
@@ -182,4 +220,104 @@ pub async fn to_safetensors(model: &Network, metadata: &BTreeMap<String, String>
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::train::block_on;
+
+    fn probabilities(model: &Network, device: &Device) -> Vec<f32> {
+        let images: Vec<f32> = (0..2 * 784)
+            .map(|i| ((i * 37) % 255) as f32 / 255.0)
+            .collect();
+        let x = Tensor::<4>::from_data(TensorData::new(images, [2, 1, 28, 28]), device);
+        model
+            .forward(x)
+            .into_data()
+            .try_into_vec_as::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn burnpack_roundtrip_gives_identical_predictions_for_every_network() {
+        let device = Device::flex();
+        for architecture in Architecture::ALL {
+            let model = architecture.init(10, &device).valid();
+            let mut extra = BTreeMap::new();
+            extra.insert("atelier.note".to_string(), "hello".to_string());
+            let bytes = block_on(to_burnpack(&model, 10, &extra)).unwrap();
+            let loaded = from_burnpack(&bytes, &device).unwrap();
+            assert_eq!(loaded.classes, 10);
+            assert_eq!(
+                loaded.metadata.get("atelier.note").map(String::as_str),
+                Some("hello")
+            );
+            assert_eq!(loaded.model.architecture(), architecture);
+            assert_eq!(
+                probabilities(&model, &device),
+                probabilities(&loaded.model.valid(), &device),
+                "{architecture:?}"
+            );
+            assert!(expect_architecture(&bytes, architecture).is_ok());
+        }
+    }
+
+    #[test]
+    fn mismatched_and_damaged_files_fail_with_typed_errors() {
+        let device = Device::flex();
+        let resnet = Architecture::ResNet.init(10, &device);
+        // A ResNet's weights labelled as a CNN: the shapes do not fit.
+        let mut lie = BTreeMap::new();
+        lie.insert(META_ARCHITECTURE.to_string(), "cnn".to_string());
+        let bytes = block_on(to_burnpack(&resnet, 10, &lie)).unwrap();
+        assert!(matches!(
+            from_burnpack(&bytes, &device),
+            Err(StoreError::Mismatch { .. })
+        ));
+        let honest = block_on(to_burnpack(&resnet, 10, &BTreeMap::new())).unwrap();
+        assert!(matches!(
+            expect_architecture(&honest, Architecture::Cnn),
+            Err(StoreError::Mismatch { .. })
+        ));
+        let mut unknown = BTreeMap::new();
+        unknown.insert(META_ARCHITECTURE.to_string(), "transformer".to_string());
+        let bytes = block_on(to_burnpack(&resnet, 10, &unknown)).unwrap();
+        assert!(matches!(
+            from_burnpack(&bytes, &device),
+            Err(StoreError::UnknownArchitecture { .. })
+        ));
+        assert!(matches!(
+            from_burnpack(b"not a model at all", &device),
+            Err(StoreError::NotAModel(_))
+        ));
+        let truncated = &honest[..honest.len() / 2];
+        assert!(from_burnpack(truncated, &device).is_err());
+    }
+
+    #[test]
+    fn safetensors_layout_is_valid() {
+        let device = Device::flex();
+        let model = Architecture::RefCnn.init(10, &device);
+        let bytes = block_on(to_safetensors(&model, &BTreeMap::new())).unwrap();
+        let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        assert_eq!(header_len % 8, 0);
+        let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+        let map = header.as_object().unwrap();
+        let mut total = 0usize;
+        for (name, entry) in map.iter().filter(|(k, _)| *k != "__metadata__") {
+            let shape: Vec<usize> = serde_json::from_value(entry["shape"].clone()).unwrap();
+            let offsets: Vec<usize> =
+                serde_json::from_value(entry["data_offsets"].clone()).unwrap();
+            assert_eq!(
+                offsets[1] - offsets[0],
+                shape.iter().product::<usize>() * 4,
+                "{name}"
+            );
+            total += offsets[1] - offsets[0];
+        }
+        assert_eq!(bytes.len(), 8 + header_len + total);
+        assert_eq!(total / 4, 1_199_882);
+        assert_eq!(map["__metadata__"][META_ARCHITECTURE], "refcnn");
+    }
 }

@@ -26,7 +26,10 @@ pub enum Schedule {
     /// Cosine decay from the base rate to zero over all steps (Loshchilov and Hutter, SGDR, 2017).
     Cosine,
     /// Multiply by `gamma` every `every` epochs.
-    Step { every: usize, gamma: f64 },
+    Step {
+        every: usize,
+        gamma: f64,
+    },
 }
 
 impl Schedule {
@@ -78,16 +81,28 @@ impl TrainConfig {
     /// Checks the settings before any work starts; the message says what to change.
     pub fn check(&self) -> Result<(), String> {
         if self.epochs == 0 || self.epochs > 1000 {
-            return Err(format!("epochs must be between 1 and 1000, got {}", self.epochs));
+            return Err(format!(
+                "epochs must be between 1 and 1000, got {}",
+                self.epochs
+            ));
         }
         if self.batch_size == 0 || self.batch_size > 4096 {
-            return Err(format!("the batch size must be between 1 and 4096, got {}", self.batch_size));
+            return Err(format!(
+                "the batch size must be between 1 and 4096, got {}",
+                self.batch_size
+            ));
         }
         if !(self.learning_rate > 0.0 && self.learning_rate < 10.0) {
-            return Err(format!("the learning rate must be above 0 and below 10, got {}", self.learning_rate));
+            return Err(format!(
+                "the learning rate must be above 0 and below 10, got {}",
+                self.learning_rate
+            ));
         }
         if !(0.0..1.0).contains(&self.weight_decay) {
-            return Err(format!("weight decay must be in [0, 1), got {}", self.weight_decay));
+            return Err(format!(
+                "weight decay must be in [0, 1), got {}",
+                self.weight_decay
+            ));
         }
         if self.train_size == Some(0) {
             return Err("the training-set size must be at least 1".into());
@@ -158,7 +173,9 @@ pub struct TrainOutcome {
 pub enum TrainError {
     #[error("invalid training settings: {0}")]
     Config(String),
-    #[error("the compute device failed: {0}; the run was stopped. Switch to the CPU backend to continue")]
+    #[error(
+        "the compute device failed: {0}; the run was stopped. Switch to the CPU backend to continue"
+    )]
     Device(String),
 }
 
@@ -168,7 +185,10 @@ fn device_error(e: impl std::fmt::Debug) -> TrainError {
 
 /// The images of a batch as a tensor.
 pub fn images_tensor(batch: &Batch, device: &Device) -> Tensor<4> {
-    Tensor::from_data(TensorData::new(batch.pixels.clone(), batch.nchw_shape()), device)
+    Tensor::from_data(
+        TensorData::new(batch.pixels.clone(), batch.nchw_shape()),
+        device,
+    )
 }
 
 fn labels_tensor(batch: &Batch, device: &Device) -> Tensor<1, Int> {
@@ -198,7 +218,9 @@ pub async fn train(
     let train_device = device.clone().autodiff();
     let mut model = config.architecture.init(dataset.classes(), &train_device);
     let mut optimizer = AdamConfig::new()
-        .with_weight_decay((config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)))
+        .with_weight_decay(
+            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
+        )
         .init();
     let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
     let positions = training_positions(dataset, config.train_size, config.seed);
@@ -224,18 +246,30 @@ pub async fn train(
             if let Some(aug) = &config.augmentation {
                 aug.apply(&mut batch, rng.next_u64());
             }
-            let lr = config.schedule.rate(config.learning_rate, step, total_steps, epoch);
+            let lr = config
+                .schedule
+                .rate(config.learning_rate, step, total_steps, epoch);
             let images = images_tensor(&batch, &train_device);
             let targets = labels_tensor(&batch, &train_device);
             let logits = model.forward(images);
             let loss = loss_fn.forward(logits.clone(), targets.clone());
-            let correct = logits.detach().argmax(1).flatten::<1>(0, 1).equal(targets).float().sum();
+            let correct = logits
+                .detach()
+                .argmax(1)
+                .flatten::<1>(0, 1)
+                .equal(targets)
+                .float()
+                .sum();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(lr, model, grads);
             // One readback per step: the loss and the number of correct predictions together.
             let both = Tensor::cat(vec![loss.detach().reshape([1]), correct.reshape([1])], 0);
-            let values: Vec<f32> =
-                both.into_data_async().await.map_err(device_error)?.convert::<f32>().to_vec().map_err(device_error)?;
+            let values: Vec<f32> = both
+                .into_data_async()
+                .await
+                .map_err(device_error)?
+                .try_into_vec_as::<f32>()
+                .map_err(device_error)?;
             let (loss_value, correct_value) = (values[0], values[1]);
             if !loss_value.is_finite() {
                 return Err(TrainError::Config(format!(
@@ -266,7 +300,10 @@ pub async fn train(
         // Without a validation part (a 0% split) every epoch counts as the best: the last weights are kept.
         let validation = evaluate(&inference, dataset, Part::Validation, None, 256, host).await?;
         let has_validation = dataset.len(Part::Validation) > 0;
-        let is_best = !has_validation || best.as_ref().is_none_or(|(acc, _, _)| validation.accuracy > *acc);
+        let is_best = !has_validation
+            || best
+                .as_ref()
+                .is_none_or(|(acc, _, _)| validation.accuracy > *acc);
         let report = EpochReport {
             epoch,
             train_loss: loss_sum / seen.max(1) as f64,
@@ -285,7 +322,14 @@ pub async fn train(
         Some((_, epoch, model)) => (model, epoch),
         None => (model.valid(), 0),
     };
-    Ok(TrainOutcome { model, epochs, stopped, train_seconds: train_ms / 1000.0, samples_seen, best_epoch })
+    Ok(TrainOutcome {
+        model,
+        epochs,
+        stopped,
+        train_seconds: train_ms / 1000.0,
+        samples_seen,
+        best_epoch,
+    })
 }
 
 /// Predictions of a model on (part of) a dataset part.
@@ -309,10 +353,19 @@ impl Evaluation {
 }
 
 /// Class probabilities of a batch of images, `[n, classes]` row-major.
-pub async fn predict_probabilities(model: &Network, batch: &Batch, device: &Device) -> Result<Vec<f32>, TrainError> {
+pub async fn predict_probabilities(
+    model: &Network,
+    batch: &Batch,
+    device: &Device,
+) -> Result<Vec<f32>, TrainError> {
     let logits = model.forward(images_tensor(batch, device));
     let probabilities = softmax(logits, 1);
-    probabilities.into_data_async().await.map_err(device_error)?.convert::<f32>().to_vec().map_err(device_error)
+    probabilities
+        .into_data_async()
+        .await
+        .map_err(device_error)?
+        .try_into_vec_as::<f32>()
+        .map_err(device_error)
 }
 
 /// Runs `model` (an inference model, from `valid()`) over the first `limit` items of a part.
@@ -324,7 +377,11 @@ pub async fn evaluate(
     batch_size: usize,
     host: &impl TrainHost,
 ) -> Result<Evaluation, TrainError> {
-    let device = model.devices().first().cloned().ok_or_else(|| TrainError::Device("the model has no device".into()))?;
+    let device = model
+        .devices()
+        .first()
+        .cloned()
+        .ok_or_else(|| TrainError::Device("the model has no device".into()))?;
     let n = limit.map_or(dataset.len(part), |l| l.min(dataset.len(part)));
     let classes = dataset.classes();
     let mut eval = Evaluation {
@@ -353,7 +410,12 @@ pub async fn evaluate(
         eval.predicted.extend(predicted);
         host.pause().await;
     }
-    let correct = eval.truth.iter().zip(&eval.predicted).filter(|(t, p)| t == p).count();
+    let correct = eval
+        .truth
+        .iter()
+        .zip(&eval.predicted)
+        .filter(|(t, p)| t == p)
+        .count();
     eval.loss = loss_sum / n.max(1) as f64;
     eval.accuracy = correct as f64 / n.max(1) as f64;
     Ok(eval)
@@ -367,14 +429,19 @@ pub struct NativeHost {
     pub verbose: bool,
     /// Stop after this many batches (tests of the Stop path).
     pub stop_after_batches: Option<usize>,
-    batches: usize,
+    /// Batches reported so far.
+    pub batches: usize,
 }
 
 impl TrainHost for NativeHost {
     fn now_ms(&self) -> f64 {
         use std::sync::OnceLock;
         static ORIGIN: OnceLock<std::time::Instant> = OnceLock::new();
-        ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
+        ORIGIN
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+            * 1000.0
     }
 
     fn should_stop(&self) -> bool {
@@ -426,16 +493,124 @@ mod tests {
         assert!((Schedule::Cosine.rate(0.1, 0, 10, 0) - 0.1).abs() < 1e-12);
         assert!((Schedule::Cosine.rate(0.1, 5, 10, 0) - 0.05).abs() < 1e-12);
         assert!(Schedule::Cosine.rate(0.1, 10, 10, 0).abs() < 1e-12);
-        let step = Schedule::Step { every: 2, gamma: 0.5 };
+        let step = Schedule::Step {
+            every: 2,
+            gamma: 0.5,
+        };
         assert!((step.rate(0.1, 0, 10, 3) - 0.05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_short_run_lowers_the_loss_and_beats_chance_and_stop_keeps_the_model() {
+        let dataset = crate::data::dataset::tests::synthetic_28(4, 60, 20, 3);
+        let config = TrainConfig {
+            architecture: Architecture::RefCnn,
+            epochs: 2,
+            batch_size: 16,
+            learning_rate: 1e-3,
+            augmentation: None,
+            ..TrainConfig::default()
+        };
+        let mut host = NativeHost::default();
+        let outcome = block_on(train(&config, &dataset, &Device::flex(), &mut host)).unwrap();
+        let losses: Vec<f32> = host
+            .events
+            .iter()
+            .filter_map(|e| {
+                if let TrainEvent::Batch(b) = e {
+                    Some(b.loss)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(losses.len(), 2 * (216usize).div_ceil(16));
+        let first: f32 = losses[..3].iter().sum::<f32>() / 3.0;
+        let last: f32 = losses[losses.len() - 3..].iter().sum::<f32>() / 3.0;
+        assert!(last < first * 0.5, "loss went from {first} to {last}");
+        assert_eq!(outcome.epochs.len(), 2);
+        assert!(!outcome.stopped);
+        let eval = block_on(evaluate(
+            &outcome.model,
+            &dataset,
+            Part::Test,
+            None,
+            32,
+            &host,
+        ))
+        .unwrap();
+        assert_eq!(eval.truth.len(), 80);
+        assert!(eval.accuracy > 0.9, "test accuracy {}", eval.accuracy);
+
+        // Stop after 3 batches: the run ends early with a usable model.
+        let mut host = NativeHost {
+            stop_after_batches: Some(3),
+            ..NativeHost::default()
+        };
+        let outcome = block_on(train(&config, &dataset, &Device::flex(), &mut host)).unwrap();
+        assert!(outcome.stopped);
+        assert_eq!(outcome.samples_seen, 48);
+        assert_eq!(outcome.best_epoch, 0);
+        let eval = block_on(evaluate(
+            &outcome.model,
+            &dataset,
+            Part::Test,
+            Some(8),
+            32,
+            &host,
+        ))
+        .unwrap();
+        assert_eq!(eval.truth.len(), 8);
+    }
+
+    #[test]
+    fn training_subset_is_seeded_and_bounded() {
+        let dataset = crate::data::dataset::tests::synthetic_28(2, 20, 2, 1);
+        let a = training_positions(&dataset, Some(10), 5);
+        assert_eq!(a.len(), 10);
+        assert_eq!(a, training_positions(&dataset, Some(10), 5));
+        assert_ne!(a, training_positions(&dataset, Some(10), 6));
+        assert_eq!(
+            training_positions(&dataset, None, 5).len(),
+            dataset.len(Part::Train)
+        );
     }
 
     #[test]
     fn config_is_checked() {
         assert!(TrainConfig::default().check().is_ok());
-        assert!(TrainConfig { epochs: 0, ..TrainConfig::default() }.check().unwrap_err().contains("epochs"));
-        assert!(TrainConfig { learning_rate: -1.0, ..TrainConfig::default() }.check().is_err());
-        assert!(TrainConfig { batch_size: 0, ..TrainConfig::default() }.check().is_err());
-        assert!(TrainConfig { train_size: Some(0), ..TrainConfig::default() }.check().is_err());
+        assert!(
+            TrainConfig {
+                epochs: 0,
+                ..TrainConfig::default()
+            }
+            .check()
+            .unwrap_err()
+            .contains("epochs")
+        );
+        assert!(
+            TrainConfig {
+                learning_rate: -1.0,
+                ..TrainConfig::default()
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            TrainConfig {
+                batch_size: 0,
+                ..TrainConfig::default()
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            TrainConfig {
+                train_size: Some(0),
+                ..TrainConfig::default()
+            }
+            .check()
+            .is_err()
+        );
     }
 }

@@ -19,13 +19,21 @@ use super::state::{Action, DatasetStatus, Gallery, State};
 use super::url::{Params, Tab};
 use crate::data::dataset::Part;
 use crate::data::source::DataSource;
-use crate::protocol::{BackendPreference, DatasetOrigin, FromWorker, LoadDataset, ModelReport, ToWorker};
+use crate::protocol::{
+    BackendPreference, DatasetOrigin, FromWorker, LoadDataset, ModelReport, ToWorker,
+};
 
 /// Images shown at most in a confusion-cell gallery.
 const GALLERY_LIMIT: usize = 64;
 
 /// Test positions where the truth is `truth` and the model predicted `predicted`, at most `limit`.
-pub fn cell_indices(labels: &[u8], predictions: &[u8], truth: usize, predicted: usize, limit: usize) -> Vec<usize> {
+pub fn cell_indices(
+    labels: &[u8],
+    predictions: &[u8],
+    truth: usize,
+    predicted: usize,
+    limit: usize,
+) -> Vec<usize> {
     labels
         .iter()
         .zip(predictions)
@@ -43,7 +51,9 @@ const SAMPLES_PER_CLASS: usize = 10;
 pub fn load_request(params: &Params) -> LoadDataset {
     let source = DataSource::from_params(params.data.as_deref(), params.classes.as_deref());
     LoadDataset {
-        origin: DatasetOrigin::Urls { urls: source.urls() },
+        origin: DatasetOrigin::Urls {
+            urls: source.urls(),
+        },
         class_names: source.class_names,
         validation_per_mille: params.validation_per_mille(),
         split_seed: params.seed,
@@ -51,7 +61,9 @@ pub fn load_request(params: &Params) -> LoadDataset {
 }
 
 fn location_search() -> String {
-    web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default()
+    web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default()
 }
 
 type SharedBridge = Rc<RefCell<Option<WorkerBridge>>>;
@@ -82,11 +94,18 @@ pub fn app() -> Html {
                     if let FromWorker::ModelFile { name } = &message
                         && let Err(e) = download_bytes(name, &attachment)
                     {
-                        dispatcher.dispatch(Action::ShowError(format!("The download of {name} failed: {e}")));
+                        dispatcher.dispatch(Action::ShowError(format!(
+                            "The download of {name} failed: {e}"
+                        )));
                     }
                     if message == FromWorker::Ready {
                         let params = latest_params.borrow().clone();
-                        send(&bridge, &ToWorker::InitBackend { preference: params.backend });
+                        send(
+                            &bridge,
+                            &ToWorker::InitBackend {
+                                preference: params.backend,
+                            },
+                        );
                         send(&bridge, &ToWorker::LoadDataset(load_request(&params)));
                         dispatcher.dispatch(Action::LoadStarted);
                     }
@@ -95,7 +114,9 @@ pub fn app() -> Html {
             };
             let on_failure = {
                 let dispatcher = dispatcher.clone();
-                Callback::from(move |message: String| dispatcher.dispatch(Action::WorkerFailed(message)))
+                Callback::from(move |message: String| {
+                    dispatcher.dispatch(Action::WorkerFailed(message))
+                })
             };
             match WorkerBridge::spawn(on_message, on_failure) {
                 Ok(spawned) => *bridge.borrow_mut() = Some(spawned),
@@ -123,7 +144,8 @@ pub fn app() -> Html {
         Callback::from(move |m: String| dispatcher.dispatch(Action::ShowError(m)))
     };
     let on_retry = matches!(state.dataset, DatasetStatus::Failed(_)).then(|| {
-        let (bridge, dispatcher, params) = (bridge.clone(), state.dispatcher(), state.params.clone());
+        let (bridge, dispatcher, params) =
+            (bridge.clone(), state.dispatcher(), state.params.clone());
         if state.worker_ready {
             Callback::from(move |_| {
                 send(&bridge, &ToWorker::LoadDataset(load_request(&params)));
@@ -139,10 +161,13 @@ pub fn app() -> Html {
         }
     });
     let on_pick = {
-        let (bridge, dispatcher, params) = (bridge.clone(), state.dispatcher(), state.params.clone());
+        let (bridge, dispatcher, params) =
+            (bridge.clone(), state.dispatcher(), state.params.clone());
         Callback::from(move |picked: PickedDataset| {
             let request = LoadDataset {
-                origin: DatasetOrigin::PickedFiles { names: picked.names.clone() },
+                origin: DatasetOrigin::PickedFiles {
+                    names: picked.names.clone(),
+                },
                 class_names: picked.class_names,
                 validation_per_mille: params.validation_per_mille(),
                 split_seed: params.seed,
@@ -156,7 +181,14 @@ pub fn app() -> Html {
     let on_resample = {
         let bridge = bridge.clone();
         Callback::from(move |seed: u64| {
-            send(&bridge, &ToWorker::Resample { part: Part::Train, per_class: SAMPLES_PER_CLASS, seed })
+            send(
+                &bridge,
+                &ToWorker::Resample {
+                    part: Part::Train,
+                    per_class: SAMPLES_PER_CLASS,
+                    seed,
+                },
+            )
         })
     };
     let on_enlarge = {
@@ -168,15 +200,26 @@ pub fn app() -> Html {
         Callback::from(move |(seed, val_percent): (u64, f64)| {
             dispatcher.dispatch(Action::SetSplit { seed, val_percent });
             let validation_per_mille = (val_percent * 10.0).round() as u32;
-            send(&bridge, &ToWorker::Resplit { validation_per_mille, seed });
+            send(
+                &bridge,
+                &ToWorker::Resplit {
+                    validation_per_mille,
+                    seed,
+                },
+            );
         })
     };
 
     // `autorun=1`: start the run in the URL once the data and the backend are ready, once per page load.
     {
         let ready = state.summary().is_some() && state.backend.is_some() && state.worker_ready;
-        let fire = ready && state.params.autorun && !state.autorun_fired && !state.run.status.is_active();
-        let (bridge, dispatcher, settings) = (bridge.clone(), state.dispatcher(), state.params.train.clone());
+        let fire =
+            ready && state.params.autorun && !state.autorun_fired && !state.run.status.is_active();
+        let (bridge, dispatcher, settings) = (
+            bridge.clone(),
+            state.dispatcher(),
+            state.params.train.clone(),
+        );
         use_effect_with(fire, move |fire| {
             if *fire {
                 dispatcher.dispatch(Action::AutorunFired);
@@ -194,10 +237,19 @@ pub fn app() -> Html {
         Callback::from(move |settings| dispatcher.dispatch(Action::SetTrain(settings)))
     };
     let on_train = {
-        let (bridge, dispatcher, settings) = (bridge.clone(), state.dispatcher(), state.params.train.clone());
+        let (bridge, dispatcher, settings) = (
+            bridge.clone(),
+            state.dispatcher(),
+            state.params.train.clone(),
+        );
         Callback::from(move |_| {
             dispatcher.dispatch(Action::TrainRequested);
-            send(&bridge, &ToWorker::Train { settings: settings.clone() });
+            send(
+                &bridge,
+                &ToWorker::Train {
+                    settings: settings.clone(),
+                },
+            );
         })
     };
     let on_stop = {
@@ -217,36 +269,99 @@ pub fn app() -> Html {
             }
         })
     };
-    let selected: Option<Rc<ModelReport>> =
-        state.selected.as_ref().and_then(|id| state.models.iter().find(|m| &m.id == id).cloned());
-    let class_names_shown = state.summary().map(|s| s.class_names.clone()).unwrap_or_default();
+    let selected: Option<Rc<ModelReport>> = state
+        .selected
+        .as_ref()
+        .and_then(|id| state.models.iter().find(|m| &m.id == id).cloned());
+    let class_names_shown = state
+        .summary()
+        .map(|s| s.class_names.clone())
+        .unwrap_or_default();
     let on_cell = {
         let (bridge, dispatcher) = (bridge.clone(), state.dispatcher());
-        let (selected, summary, names) = (selected.clone(), state.summary().cloned(), class_names_shown.clone());
+        let (selected, summary, names) = (
+            selected.clone(),
+            state.summary().cloned(),
+            class_names_shown.clone(),
+        );
         Callback::from(move |(truth, predicted): (usize, usize)| {
-            let (Some(model), Some(summary)) = (&selected, &summary) else { return };
-            let indices = cell_indices(&summary.test_labels, &model.predicted, truth, predicted, GALLERY_LIMIT);
+            let (Some(model), Some(summary)) = (&selected, &summary) else {
+                return;
+            };
+            let indices = cell_indices(
+                &summary.test_labels,
+                &model.predicted,
+                truth,
+                predicted,
+                GALLERY_LIMIT,
+            );
             let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| i.to_string());
-            let title = format!("{}: true {}, predicted {} ({} shown)", model.name, name(truth), name(predicted), indices.len());
-            let captions = indices.iter().map(|_| format!("{} as {}", name(truth), name(predicted))).collect();
-            send(&bridge, &ToWorker::TestImages { indices: indices.clone() });
-            dispatcher.dispatch(Action::OpenGallery(Gallery { title, indices, captions, images: None }));
+            let title = format!(
+                "{}: true {}, predicted {} ({} shown)",
+                model.name,
+                name(truth),
+                name(predicted),
+                indices.len()
+            );
+            let captions = indices
+                .iter()
+                .map(|_| format!("{} as {}", name(truth), name(predicted)))
+                .collect();
+            send(
+                &bridge,
+                &ToWorker::TestImages {
+                    indices: indices.clone(),
+                },
+            );
+            dispatcher.dispatch(Action::OpenGallery(Gallery {
+                title,
+                indices,
+                captions,
+                images: None,
+            }));
         })
     };
     let on_mistakes = {
-        let (bridge, dispatcher, selected, names) = (bridge.clone(), state.dispatcher(), selected.clone(), class_names_shown.clone());
+        let (bridge, dispatcher, selected, names) = (
+            bridge.clone(),
+            state.dispatcher(),
+            selected.clone(),
+            class_names_shown.clone(),
+        );
         Callback::from(move |_| {
             let Some(model) = &selected else { return };
-            let name = |i: u8| names.get(i as usize).cloned().unwrap_or_else(|| i.to_string());
+            let name = |i: u8| {
+                names
+                    .get(i as usize)
+                    .cloned()
+                    .unwrap_or_else(|| i.to_string())
+            };
             let indices: Vec<usize> = model.mistakes.iter().map(|m| m.index).collect();
             let captions = model
                 .mistakes
                 .iter()
-                .map(|m| format!("{} taken for {} ({:.0}% sure)", name(m.truth), name(m.predicted), m.confidence * 100.0))
+                .map(|m| {
+                    format!(
+                        "{} taken for {} ({:.0}% sure)",
+                        name(m.truth),
+                        name(m.predicted),
+                        m.confidence * 100.0
+                    )
+                })
                 .collect();
-            send(&bridge, &ToWorker::TestImages { indices: indices.clone() });
+            send(
+                &bridge,
+                &ToWorker::TestImages {
+                    indices: indices.clone(),
+                },
+            );
             let title = format!("{}: the most confident mistakes", model.name);
-            dispatcher.dispatch(Action::OpenGallery(Gallery { title, indices, captions, images: None }));
+            dispatcher.dispatch(Action::OpenGallery(Gallery {
+                title,
+                indices,
+                captions,
+                images: None,
+            }));
         })
     };
     let on_close_gallery = {
@@ -259,7 +374,9 @@ pub fn app() -> Html {
     };
     let on_export = {
         let bridge = bridge.clone();
-        Callback::from(move |(id, format): (String, String)| send(&bridge, &ToWorker::ExportModel { id, format }))
+        Callback::from(move |(id, format): (String, String)| {
+            send(&bridge, &ToWorker::ExportModel { id, format })
+        })
     };
     let on_delete = {
         let bridge = bridge.clone();
@@ -286,7 +403,9 @@ pub fn app() -> Html {
         DatasetStatus::Failed(_) => html! {
             <p class="panel">{ "The dataset could not be loaded. The message above says why and what to do." }</p>
         },
-        DatasetStatus::Waiting => html! { <p class="panel muted">{ "Starting the background worker…" }</p> },
+        DatasetStatus::Waiting => {
+            html! { <p class="panel muted">{ "Starting the background worker…" }</p> }
+        }
         DatasetStatus::Downloading | DatasetStatus::Parsing => html! {
             <div class="panel">
                 <h2>{ if state.dataset == DatasetStatus::Parsing { "Decompressing and parsing…" } else { "Downloading the dataset…" } }</h2>
@@ -294,7 +413,10 @@ pub fn app() -> Html {
             </div>
         },
     };
-    let class_names = state.summary().map(|s| s.class_names.clone()).unwrap_or_else(|| load_request(&state.params).class_names);
+    let class_names = state
+        .summary()
+        .map(|s| s.class_names.clone())
+        .unwrap_or_else(|| load_request(&state.params).class_names);
     let tab_body = match state.params.tab {
         Tab::Data => html! {
             <>

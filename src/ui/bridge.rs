@@ -20,8 +20,12 @@ pub struct WorkerBridge {
 impl WorkerBridge {
     /// Starts the worker; its messages go to `on_message`, a failure to load or run it to `on_failure`.
     /// A message may carry an attachment (a model file's bytes); it is passed along, else `undefined`.
-    pub fn spawn(on_message: Callback<(FromWorker, JsValue)>, on_failure: Callback<String>) -> Result<Self, String> {
-        let worker = Worker::new(WORKER_SCRIPT).map_err(|e| format!("the browser refused to start the worker: {e:?}"))?;
+    pub fn spawn(
+        on_message: Callback<(FromWorker, JsValue)>,
+        on_failure: Callback<String>,
+    ) -> Result<Self, String> {
+        let worker = Worker::new(WORKER_SCRIPT)
+            .map_err(|e| format!("the browser refused to start the worker: {e:?}"))?;
         let failure = on_failure.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let data = event.data();
@@ -46,12 +50,18 @@ impl WorkerBridge {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(Self { worker, _on_message: on_message, _on_error: on_error })
+        Ok(Self {
+            worker,
+            _on_message: on_message,
+            _on_error: on_error,
+        })
     }
 
     /// Sends a message.
     pub fn send(&self, message: &ToWorker) {
-        let _ = self.worker.post_message(&JsValue::from_str(&protocol::encode(message)));
+        let _ = self
+            .worker
+            .post_message(&JsValue::from_str(&protocol::encode(message)));
     }
 
     /// Sends a message with one object beside it (a file).
@@ -74,11 +84,17 @@ pub fn download_bytes(name: &str, bytes: &JsValue) -> Result<(), String> {
     let parts = Array::of1(bytes);
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/octet-stream");
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(describe)?;
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(describe)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(describe)?;
-    let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let anchor: web_sys::HtmlAnchorElement =
-        document.create_element("a").map_err(describe)?.dyn_into().map_err(|_| "not an anchor")?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let anchor: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(describe)?
+        .dyn_into()
+        .map_err(|_| "not an anchor")?;
     anchor.set_href(&url);
     anchor.set_download(name);
     anchor.click();

@@ -23,7 +23,9 @@ pub fn start() {
 /// After a panic the wasm instance is dead, so the message is written into a plain element of index.html
 /// that needs no Rust to show.
 fn show_fatal_error(message: &str) {
-    let Some(element) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("fatal-error"))
+    let Some(element) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("fatal-error"))
     else {
         return;
     };

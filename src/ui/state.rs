@@ -6,8 +6,8 @@ use yew::Reducible;
 
 use super::url::{Params, Tab};
 use crate::protocol::{
-    BackendInfo, BatchPoint, DatasetSummary, EpochPoint, FileProgress, FromWorker, ModelReport, RunEnd, SampleGrid,
-    TrainSettings,
+    BackendInfo, BatchPoint, DatasetSummary, EpochPoint, FileProgress, FromWorker, ModelReport,
+    RunEnd, SampleGrid, TrainSettings,
 };
 
 /// Where the dataset stands.
@@ -93,7 +93,9 @@ impl Run {
         let total = self.epochs_planned * self.batches_per_epoch;
         match (self.status, self.batches.last()) {
             (RunStatus::Done | RunStatus::Evaluating, _) => 100,
-            (_, Some(b)) if total > 0 => (((b.epoch * b.batches_per_epoch + b.batch + 1) * 100) / total).min(100) as u32,
+            (_, Some(b)) if total > 0 => {
+                (((b.epoch * b.batches_per_epoch + b.batch + 1) * 100) / total).min(100) as u32
+            }
             _ => 0,
         }
     }
@@ -166,7 +168,10 @@ pub enum Action {
     OpenGallery(Gallery),
     CloseGallery,
     DismissNotice(usize),
-    SetSplit { seed: u64, val_percent: f64 },
+    SetSplit {
+        seed: u64,
+        val_percent: f64,
+    },
     Enlarge(Option<(usize, usize)>),
     ShowError(String),
     DismissError(usize),
@@ -175,7 +180,10 @@ pub enum Action {
 impl State {
     /// The starting state for a URL query.
     pub fn from_query(query: &str) -> Self {
-        Self { params: Params::parse(query), ..Self::default() }
+        Self {
+            params: Params::parse(query),
+            ..Self::default()
+        }
     }
 
     /// The summary once the dataset is ready.
@@ -222,7 +230,13 @@ impl Reducible for State {
                     next.enlarged = None;
                 }
                 FromWorker::Error { message } => next.errors.push(message),
-                FromWorker::TrainStarted { model, backend, epochs, batches_per_epoch, parameters } => {
+                FromWorker::TrainStarted {
+                    model,
+                    backend,
+                    epochs,
+                    batches_per_epoch,
+                    parameters,
+                } => {
                     next.run = Run {
                         status: RunStatus::Running,
                         model,
@@ -238,7 +252,11 @@ impl Reducible for State {
                 FromWorker::Evaluating => next.run.status = RunStatus::Evaluating,
                 FromWorker::ModelReady(report) => {
                     if next.run.status == RunStatus::Evaluating {
-                        next.run.status = if report.end == RunEnd::Stopped { RunStatus::Stopped } else { RunStatus::Done };
+                        next.run.status = if report.end == RunEnd::Stopped {
+                            RunStatus::Stopped
+                        } else {
+                            RunStatus::Done
+                        };
                         next.run.result = Some(report.id.clone());
                         next.selected = Some(report.id.clone());
                     }
@@ -248,14 +266,23 @@ impl Reducible for State {
                     next.models.retain(|m| m.id != report.id);
                     next.models.push(Rc::new(report));
                 }
-                FromWorker::TrainFailed { message, device_lost } => {
+                FromWorker::TrainFailed {
+                    message,
+                    device_lost,
+                } => {
                     next.run.status = RunStatus::Failed;
                     next.run.device_lost = device_lost;
                     next.run.message = Some(message.clone());
                     next.errors.push(message);
                 }
                 FromWorker::Notice { message } => next.notices.push(message),
-                FromWorker::TestImages { rows, cols, indices, images, .. } => {
+                FromWorker::TestImages {
+                    rows,
+                    cols,
+                    indices,
+                    images,
+                    ..
+                } => {
                     if let Some(gallery) = next.gallery.as_mut().filter(|g| g.indices == indices) {
                         gallery.images = Some((rows, cols, images));
                     }
@@ -304,7 +331,11 @@ impl Reducible for State {
                 next.params.train = settings;
             }
             Action::TrainRequested => {
-                next.run = Run { status: RunStatus::Starting, model: next.params.train.model.clone(), ..Run::default() };
+                next.run = Run {
+                    status: RunStatus::Starting,
+                    model: next.params.train.model.clone(),
+                    ..Run::default()
+                };
             }
             Action::AutorunFired => next.autorun_fired = true,
             Action::SelectModel(id) => next.selected = Some(id),
@@ -344,16 +375,28 @@ mod tests {
     fn download_progress_is_tracked_per_file() {
         let mut s = State::default();
         for (file, received) in [("a", 1), ("b", 5), ("a", 3)] {
-            let p = FileProgress { file: file.into(), received, total: Some(10) };
+            let p = FileProgress {
+                file: file.into(),
+                received,
+                total: Some(10),
+            };
             s = reduce(s, Action::FromWorker(FromWorker::Download(p)));
         }
         assert_eq!(s.dataset.label(), "downloading");
-        assert_eq!(s.downloads.iter().map(|d| d.received).collect::<Vec<_>>(), vec![3, 5]);
+        assert_eq!(
+            s.downloads.iter().map(|d| d.received).collect::<Vec<_>>(),
+            vec![3, 5]
+        );
     }
 
     #[test]
     fn failure_shows_in_banner_and_status_and_retry_clears_it() {
-        let s = reduce(State::default(), Action::FromWorker(FromWorker::DatasetFailed { message: "bad".into() }));
+        let s = reduce(
+            State::default(),
+            Action::FromWorker(FromWorker::DatasetFailed {
+                message: "bad".into(),
+            }),
+        );
         assert_eq!(s.dataset.label(), "error");
         assert_eq!(s.errors, vec!["bad".to_string()]);
         let s = reduce(s, Action::LoadStarted);
@@ -362,7 +405,15 @@ mod tests {
     }
 
     fn point(epoch: usize, batch: usize) -> BatchPoint {
-        BatchPoint { epoch, batch, batches_per_epoch: 10, loss: 1.0, accuracy: 0.5, samples_per_second: 100.0, train_seconds: 2.0 }
+        BatchPoint {
+            epoch,
+            batch,
+            batches_per_epoch: 10,
+            loss: 1.0,
+            accuracy: 0.5,
+            samples_per_second: 100.0,
+            train_seconds: 2.0,
+        }
     }
 
     #[test]
@@ -395,14 +446,23 @@ mod tests {
         assert_eq!(s.run.status.label(), "stopped");
         assert_eq!(s.selected.as_deref(), Some("cnn-1"));
         assert_eq!(s.models.len(), 1);
-        s = reduce(s, Action::FromWorker(FromWorker::ModelDeleted { id: "cnn-1".into() }));
+        s = reduce(
+            s,
+            Action::FromWorker(FromWorker::ModelDeleted { id: "cnn-1".into() }),
+        );
         assert!(s.models.is_empty() && s.selected.is_none());
     }
 
     #[test]
     fn a_failed_run_says_why_and_whether_the_device_was_lost() {
         let s = reduce(State::default(), Action::TrainRequested);
-        let s = reduce(s, Action::FromWorker(FromWorker::TrainFailed { message: "gpu gone".into(), device_lost: true }));
+        let s = reduce(
+            s,
+            Action::FromWorker(FromWorker::TrainFailed {
+                message: "gpu gone".into(),
+                device_lost: true,
+            }),
+        );
         assert_eq!(s.run.status.label(), "failed");
         assert!(s.run.device_lost);
         assert_eq!(s.errors, vec!["gpu gone".to_string()]);
@@ -410,8 +470,16 @@ mod tests {
 
     #[test]
     fn a_worker_panic_restarts_the_worker() {
-        let s = State { worker_ready: true, ..State::default() };
-        let s = reduce(s, Action::FromWorker(FromWorker::Panicked { message: "boom".into() }));
+        let s = State {
+            worker_ready: true,
+            ..State::default()
+        };
+        let s = reduce(
+            s,
+            Action::FromWorker(FromWorker::Panicked {
+                message: "boom".into(),
+            }),
+        );
         assert_eq!(s.worker_generation, 1);
         assert!(!s.worker_ready);
         assert!(s.errors[0].contains("boom"));
@@ -428,13 +496,20 @@ mod tests {
             test_count: 0,
             split_seed: 3,
             validation_per_mille: 100,
-            balance: crate::protocol::ClassBalance { train: vec![], validation: vec![], test: vec![] },
+            balance: crate::protocol::ClassBalance {
+                train: vec![],
+                validation: vec![],
+                test: vec![],
+            },
             mean_images: vec![],
             histogram: vec![],
             parse_ms: 0.0,
             test_labels: vec![],
         };
-        let s = reduce(State::default(), Action::FromWorker(FromWorker::DatasetReady(summary)));
+        let s = reduce(
+            State::default(),
+            Action::FromWorker(FromWorker::DatasetReady(summary)),
+        );
         assert_eq!(s.params.seed, 3);
         let s = reduce(s, Action::WorkerFailed("gone".into()));
         assert_eq!(s.dataset.label(), "ready");

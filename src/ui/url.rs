@@ -16,7 +16,10 @@ impl Tab {
 
     /// Parses the URL value; unknown tabs fall back to Data.
     pub fn parse(value: &str) -> Self {
-        Self::ALL.into_iter().find(|t| t.as_str() == value.trim().to_ascii_lowercase()).unwrap_or_default()
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == value.trim().to_ascii_lowercase())
+            .unwrap_or_default()
     }
 
     /// The URL value.
@@ -82,7 +85,8 @@ pub fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_value(bytes[i + 1]), hex_value(bytes[i + 2])) {
+            b'%' if i + 2 < bytes.len() => match (hex_value(bytes[i + 1]), hex_value(bytes[i + 2]))
+            {
                 (Some(high), Some(low)) => {
                     out.push(high * 16 + low);
                     i += 2;
@@ -98,7 +102,11 @@ pub fn percent_decode(text: &str) -> String {
 
 /// A whole number within `range`, else None.
 fn parse_in(value: &str, range: std::ops::RangeInclusive<usize>) -> Option<usize> {
-    value.trim().parse::<usize>().ok().filter(|v| range.contains(v))
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|v| range.contains(v))
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
@@ -122,7 +130,11 @@ impl Params {
     /// Reads a query string, with or without the leading `?`. Bad values fall back to defaults.
     pub fn parse(query: &str) -> Self {
         let mut params = Self::default();
-        for pair in query.trim_start_matches('?').split('&').filter(|p| !p.is_empty()) {
+        for pair in query
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let (key, value) = (percent_decode(key), percent_decode(value));
             match key.as_str() {
@@ -132,22 +144,43 @@ impl Params {
                 "classes" => params.classes = Some(value).filter(|v| !v.is_empty()),
                 "seed" => params.seed = value.trim().parse().unwrap_or(params.seed),
                 "val" => {
-                    params.val_percent =
-                        value.trim().parse::<f64>().ok().filter(|v| (0.0..100.0).contains(v)).unwrap_or(params.val_percent)
+                    params.val_percent = value
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| (0.0..100.0).contains(v))
+                        .unwrap_or(params.val_percent)
                 }
                 "autorun" => params.autorun = matches!(value.as_str(), "1" | "true" | "yes"),
-                "model" if crate::protocol::network_label(&value).is_some() => params.train.model = value.trim().to_ascii_lowercase(),
-                "epochs" => params.train.epochs = parse_in(&value, 1..=1000).unwrap_or(params.train.epochs),
-                "batch" => params.train.batch_size = parse_in(&value, 1..=4096).unwrap_or(params.train.batch_size),
+                "model" if crate::protocol::network_label(&value).is_some() => {
+                    params.train.model = value.trim().to_ascii_lowercase()
+                }
+                "epochs" => {
+                    params.train.epochs = parse_in(&value, 1..=1000).unwrap_or(params.train.epochs)
+                }
+                "batch" => {
+                    params.train.batch_size =
+                        parse_in(&value, 1..=4096).unwrap_or(params.train.batch_size)
+                }
                 "lr" => {
-                    params.train.learning_rate =
-                        value.trim().parse::<f64>().ok().filter(|v| *v > 0.0 && *v < 10.0).unwrap_or(params.train.learning_rate)
+                    params.train.learning_rate = value
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| *v > 0.0 && *v < 10.0)
+                        .unwrap_or(params.train.learning_rate)
                 }
                 "wd" => {
-                    params.train.weight_decay =
-                        value.trim().parse::<f64>().ok().filter(|v| (0.0..1.0).contains(v)).unwrap_or(params.train.weight_decay)
+                    params.train.weight_decay = value
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|v| (0.0..1.0).contains(v))
+                        .unwrap_or(params.train.weight_decay)
                 }
-                "schedule" if ["cosine", "step", "constant"].contains(&value.as_str()) => params.train.schedule = value,
+                "schedule" if ["cosine", "step", "constant"].contains(&value.as_str()) => {
+                    params.train.schedule = value
+                }
                 "train_size" => params.train.train_size = parse_in(&value, 1..=usize::MAX),
                 "test_size" => params.train.test_size = parse_in(&value, 1..=usize::MAX),
                 "augment" => params.train.augment = !matches!(value.as_str(), "0" | "false" | "no"),
@@ -186,17 +219,43 @@ impl Params {
         };
         push_if("model", t.model != d.model, t.model.clone());
         push_if("epochs", t.epochs != d.epochs, t.epochs.to_string());
-        push_if("batch", t.batch_size != d.batch_size, t.batch_size.to_string());
-        push_if("lr", t.learning_rate != d.learning_rate, t.learning_rate.to_string());
-        push_if("wd", t.weight_decay != d.weight_decay, t.weight_decay.to_string());
+        push_if(
+            "batch",
+            t.batch_size != d.batch_size,
+            t.batch_size.to_string(),
+        );
+        push_if(
+            "lr",
+            t.learning_rate != d.learning_rate,
+            t.learning_rate.to_string(),
+        );
+        push_if(
+            "wd",
+            t.weight_decay != d.weight_decay,
+            t.weight_decay.to_string(),
+        );
         push_if("schedule", t.schedule != d.schedule, t.schedule.clone());
-        push_if("train_size", t.train_size.is_some(), t.train_size.map(|v| v.to_string()).unwrap_or_default());
-        push_if("test_size", t.test_size.is_some(), t.test_size.map(|v| v.to_string()).unwrap_or_default());
-        push_if("augment", t.augment != d.augment, if t.augment { "1".into() } else { "0".into() });
+        push_if(
+            "train_size",
+            t.train_size.is_some(),
+            t.train_size.map(|v| v.to_string()).unwrap_or_default(),
+        );
+        push_if(
+            "test_size",
+            t.test_size.is_some(),
+            t.test_size.map(|v| v.to_string()).unwrap_or_default(),
+        );
+        push_if(
+            "augment",
+            t.augment != d.augment,
+            if t.augment { "1".into() } else { "0".into() },
+        );
         push_if("autorun", self.autorun, "1".into());
         pairs.extend(self.other.iter().cloned());
-        let body: Vec<String> =
-            pairs.iter().map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v))).collect();
+        let body: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .collect();
         format!("?{}", body.join("&"))
     }
 
@@ -212,14 +271,16 @@ mod tests {
 
     #[test]
     fn parses_known_keys_and_keeps_unknown_ones() {
-        let p = Params::parse("?tab=data&backend=cpu&seed=7&val=20&autorun=1&epochs=3&data=https%3A%2F%2Fx%2Fmnist&classes=a%2Cb");
+        let p = Params::parse(
+            "?tab=data&backend=cpu&seed=7&val=20&autorun=1&foo=3&data=https%3A%2F%2Fx%2Fmnist&classes=a%2Cb",
+        );
         assert_eq!(p.backend, BackendPreference::Cpu);
         assert_eq!(p.seed, 7);
         assert_eq!(p.validation_per_mille(), 200);
         assert!(p.autorun);
         assert_eq!(p.data.as_deref(), Some("https://x/mnist"));
         assert_eq!(p.classes.as_deref(), Some("a,b"));
-        assert_eq!(p.other, vec![("epochs".to_string(), "3".to_string())]);
+        assert_eq!(p.other, vec![("foo".to_string(), "3".to_string())]);
     }
 
     #[test]
@@ -233,18 +294,29 @@ mod tests {
 
     #[test]
     fn training_settings_come_from_the_url() {
-        let p = Params::parse("?tab=train&model=resnet&epochs=1&train_size=2000&test_size=500&batch=32&lr=0.01&seed=3&augment=0&autorun=1");
+        let p = Params::parse(
+            "?tab=train&model=resnet&epochs=1&train_size=2000&test_size=500&batch=32&lr=0.01&seed=3&augment=0&autorun=1",
+        );
         assert_eq!(p.tab, Tab::Train);
         assert_eq!(p.train.model, "resnet");
         assert_eq!((p.train.epochs, p.train.batch_size), (1, 32));
-        assert_eq!((p.train.train_size, p.train.test_size), (Some(2000), Some(500)));
+        assert_eq!(
+            (p.train.train_size, p.train.test_size),
+            (Some(2000), Some(500))
+        );
         assert_eq!(p.train.learning_rate, 0.01);
         assert_eq!(p.train.seed, 3);
         assert!(!p.train.augment);
         assert!(p.autorun);
         assert_eq!(Params::parse(&p.to_query()), p);
         let bad = Params::parse("model=llm&epochs=0&batch=-1&lr=50&schedule=magic&train_size=0");
-        assert_eq!(bad.train, TrainSettings { seed: 42, ..TrainSettings::default() });
+        assert_eq!(
+            bad.train,
+            TrainSettings {
+                seed: 42,
+                ..TrainSettings::default()
+            }
+        );
     }
 
     #[test]

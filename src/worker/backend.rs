@@ -10,13 +10,17 @@ use crate::ml::backend;
 use crate::protocol::{AdapterInfo, BackendInfo, BackendKind, BackendPreference};
 
 fn string_field(object: &JsValue, name: &str) -> String {
-    Reflect::get(object, &name.into()).ok().and_then(|v| v.as_string()).unwrap_or_default()
+    Reflect::get(object, &name.into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
 }
 
 /// `navigator.gpu.requestAdapter()` through reflection: the typed WebGPU bindings of web-sys need an
 /// unstable cfg that would rebuild every crate.
 async fn request_adapter() -> Result<Option<AdapterInfo>, String> {
-    let navigator = Reflect::get(&js_sys::global(), &"navigator".into()).map_err(|_| "no navigator".to_string())?;
+    let navigator = Reflect::get(&js_sys::global(), &"navigator".into())
+        .map_err(|_| "no navigator".to_string())?;
     let gpu = Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {
         return Ok(None);
@@ -25,8 +29,13 @@ async fn request_adapter() -> Result<Option<AdapterInfo>, String> {
         .ok()
         .and_then(|f| f.dyn_into().ok())
         .ok_or("navigator.gpu has no requestAdapter")?;
-    let promise: Promise = request.call0(&gpu).map_err(|e| format!("{e:?}"))?.unchecked_into();
-    let adapter = JsFuture::from(promise).await.map_err(|e| format!("requestAdapter failed: {e:?}"))?;
+    let promise: Promise = request
+        .call0(&gpu)
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
+    let adapter = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("requestAdapter failed: {e:?}"))?;
     if adapter.is_null() || adapter.is_undefined() {
         return Ok(None);
     }
@@ -43,7 +52,14 @@ async fn request_adapter() -> Result<Option<AdapterInfo>, String> {
 pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
     let adapter = request_adapter().await;
     let cpu = |adapter: Option<AdapterInfo>, reason: String| {
-        (BackendInfo { kind: BackendKind::Cpu, adapter, reason }, backend::cpu_device())
+        (
+            BackendInfo {
+                kind: BackendKind::Cpu,
+                adapter,
+                reason,
+            },
+            backend::cpu_device(),
+        )
     };
     let adapter = match adapter {
         Ok(Some(adapter)) => adapter,
@@ -55,26 +71,47 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
                     .into(),
             );
         }
-        Err(e) => return cpu(None, format!("Asking for a WebGPU adapter failed ({e}); using the CPU backend.")),
+        Err(e) => {
+            return cpu(
+                None,
+                format!("Asking for a WebGPU adapter failed ({e}); using the CPU backend."),
+            );
+        }
     };
     if preference == BackendPreference::Cpu {
-        return cpu(Some(adapter), "The CPU backend was asked for (?backend=cpu).".into());
+        return cpu(
+            Some(adapter),
+            "The CPU backend was asked for (?backend=cpu).".into(),
+        );
     }
     let device = match backend::webgpu_device().await {
         Ok(device) => device,
         Err(e) => {
             return cpu(
                 Some(adapter),
-                format!("A WebGPU adapter is there but burn could not open it ({e}); using the CPU backend."),
+                format!(
+                    "A WebGPU adapter is there but burn could not open it ({e}); using the CPU backend."
+                ),
             );
         }
     };
     if let Err(e) = backend::smoke_test(&device).await {
-        return cpu(Some(adapter), format!("WebGPU opened but failed a test computation ({e}); using the CPU backend."));
+        return cpu(
+            Some(adapter),
+            format!("WebGPU opened but failed a test computation ({e}); using the CPU backend."),
+        );
     }
     let reason = match preference {
         BackendPreference::WebGpu => "WebGPU was asked for (?backend=webgpu).".to_string(),
-        _ => "A WebGPU adapter is available; add ?backend=cpu to compute on the CPU instead.".to_string(),
+        _ => "A WebGPU adapter is available; add ?backend=cpu to compute on the CPU instead."
+            .to_string(),
     };
-    (BackendInfo { kind: BackendKind::WebGpu, adapter: Some(adapter), reason }, device)
+    (
+        BackendInfo {
+            kind: BackendKind::WebGpu,
+            adapter: Some(adapter),
+            reason,
+        },
+        device,
+    )
 }

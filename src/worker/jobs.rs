@@ -94,7 +94,11 @@ impl TrainHost for WorkerHost<'_> {
 
 /// A name not yet used: "CNN #1", "CNN #2", ...
 fn next_name(architecture: Architecture, models: &[HeldModel]) -> String {
-    let n = models.iter().filter(|m| m.report.model == architecture.key()).count() + 1;
+    let n = models
+        .iter()
+        .filter(|m| m.report.model == architecture.key())
+        .count()
+        + 1;
     format!("{} #{n}", architecture.label())
 }
 
@@ -120,10 +124,16 @@ async fn persist(report: &ModelReport, weights: &[u8], post: &dyn Fn(&FromWorker
 }
 
 /// The burnpack bytes of a model, with its report inside.
-async fn model_file(network: &Network, report: &ModelReport, classes: usize) -> Result<Vec<u8>, String> {
+async fn model_file(
+    network: &Network,
+    report: &ModelReport,
+    classes: usize,
+) -> Result<Vec<u8>, String> {
     let mut metadata = BTreeMap::new();
     metadata.insert(META_REPORT.to_string(), crate::protocol::encode(report));
-    store::to_burnpack(network, classes, &metadata).await.map_err(|e| e.to_string())
+    store::to_burnpack(network, classes, &metadata)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Trains, evaluates, saves and announces a model.
@@ -133,24 +143,40 @@ pub async fn train(settings: TrainSettings, post: &dyn Fn(&FromWorker)) {
         if jobs.running {
             return Err("a run is already going; stop it first".to_string());
         }
-        let dataset = jobs.dataset.clone().ok_or("the dataset is not loaded yet; wait for it, then train")?;
+        let dataset = jobs
+            .dataset
+            .clone()
+            .ok_or("the dataset is not loaded yet; wait for it, then train")?;
         jobs.running = true;
-        let device = jobs.device.clone().unwrap_or_else(crate::ml::backend::cpu_device);
+        let device = jobs
+            .device
+            .clone()
+            .unwrap_or_else(crate::ml::backend::cpu_device);
         Ok((dataset, device, jobs.backend_label.clone()))
     });
     let (dataset, device, backend) = match ready {
         Ok(ready) => ready,
-        Err(message) => return post(&FromWorker::TrainFailed { message, device_lost: false }),
+        Err(message) => {
+            return post(&FromWorker::TrainFailed {
+                message,
+                device_lost: false,
+            });
+        }
     };
     let result = run_training(&settings, &dataset, &device, &backend, post).await;
     JOBS.with(|j| j.borrow_mut().running = false);
     match result {
         Ok(()) => {}
         Err(TrainError::Device(message)) => post(&FromWorker::TrainFailed {
-            message: format!("The compute device failed ({message}). The run stopped; switch to the CPU backend to go on."),
+            message: format!(
+                "The compute device failed ({message}). The run stopped; switch to the CPU backend to go on."
+            ),
             device_lost: true,
         }),
-        Err(e) => post(&FromWorker::TrainFailed { message: e.to_string(), device_lost: false }),
+        Err(e) => post(&FromWorker::TrainFailed {
+            message: e.to_string(),
+            device_lost: false,
+        }),
     }
 }
 
@@ -164,7 +190,10 @@ async fn run_training(
     let config = report::train_config(settings).map_err(TrainError::Config)?;
     STOP.with(|s| s.set(false));
     let positions = train::training_positions(dataset, config.train_size, config.seed);
-    let parameters = config.architecture.init(dataset.classes(), &crate::ml::backend::cpu_device()).num_params();
+    let parameters = config
+        .architecture
+        .init(dataset.classes(), &crate::ml::backend::cpu_device())
+        .num_params();
     post(&FromWorker::TrainStarted {
         model: config.architecture.key().into(),
         backend: backend.into(),
@@ -175,7 +204,15 @@ async fn run_training(
     let mut host = WorkerHost { post };
     let outcome = train::train(&config, dataset, device, &mut host).await?;
     post(&FromWorker::Evaluating);
-    let evaluation = train::evaluate(&outcome.model, dataset, Part::Test, settings.test_size, 256, &host).await?;
+    let evaluation = train::evaluate(
+        &outcome.model,
+        dataset,
+        Part::Test,
+        settings.test_size,
+        256,
+        &host,
+    )
+    .await?;
     let name = JOBS.with(|j| next_name(config.architecture, &j.borrow().models));
     let created_ms = wall_clock_ms();
     let facts = RunFacts {
@@ -192,87 +229,152 @@ async fn run_training(
         created_ms,
     };
     let mut report = report::model_report(facts, &evaluation, dataset.classes());
-    let weights = model_file(&outcome.model, &report, dataset.classes()).await.map_err(TrainError::Device)?;
+    let weights = model_file(&outcome.model, &report, dataset.classes())
+        .await
+        .map_err(TrainError::Device)?;
     report.size_bytes = weights.len();
     persist(&report, &weights, post).await;
-    JOBS.with(|j| j.borrow_mut().models.push(HeldModel { report: report.clone(), network: Rc::new(outcome.model) }));
+    JOBS.with(|j| {
+        j.borrow_mut().models.push(HeldModel {
+            report: report.clone(),
+            network: Rc::new(outcome.model),
+        })
+    });
     post(&FromWorker::ModelReady(report));
     Ok(())
 }
 
 /// Loads the models saved in IndexedDB onto the current device and announces them.
 pub async fn restore(post: &dyn Fn(&FromWorker)) {
-    let device = JOBS.with(|j| j.borrow().device.clone()).unwrap_or_else(crate::ml::backend::cpu_device);
+    let device = JOBS
+        .with(|j| j.borrow().device.clone())
+        .unwrap_or_else(crate::ml::backend::cpu_device);
     let stored = match storage::load_all().await {
         Ok(stored) => stored,
         Err(e) => {
             return post(&FromWorker::Notice {
-                message: format!("Saved models could not be read from this browser's storage ({e}); new models stay until the page is closed."),
+                message: format!(
+                    "Saved models could not be read from this browser's storage ({e}); new models stay until the page is closed."
+                ),
             });
         }
     };
     for entry in stored {
-        let Ok(report) = crate::protocol::decode::<ModelReport>(&entry.report_json) else { continue };
+        let Ok(report) = crate::protocol::decode::<ModelReport>(&entry.report_json) else {
+            continue;
+        };
         match store::from_burnpack(&entry.weights, &device) {
             Ok(loaded) => {
-                JOBS.with(|j| j.borrow_mut().models.push(HeldModel { report: report.clone(), network: Rc::new(loaded.model) }));
+                JOBS.with(|j| {
+                    j.borrow_mut().models.push(HeldModel {
+                        report: report.clone(),
+                        network: Rc::new(loaded.model),
+                    })
+                });
                 post(&FromWorker::ModelReady(report));
             }
-            Err(e) => post(&FromWorker::Notice { message: format!("The saved model {} could not be loaded: {e}", report.name) }),
+            Err(e) => post(&FromWorker::Notice {
+                message: format!("The saved model {} could not be loaded: {e}", report.name),
+            }),
         }
     }
 }
 
 /// Sends a model's file: burn's record format or safetensors.
-pub async fn export(id: &str, format: &str, post: &dyn Fn(&FromWorker), post_bytes: &dyn Fn(&FromWorker, &JsValue)) {
+pub async fn export(
+    id: &str,
+    format: &str,
+    post: &dyn Fn(&FromWorker),
+    post_bytes: &dyn Fn(&FromWorker, &JsValue),
+) {
     let found = JOBS.with(|j| {
         let jobs = j.borrow();
         let classes = jobs.dataset.as_ref().map(|d| d.classes());
-        jobs.models.iter().find(|m| m.report.id == id).map(|m| (m.report.clone(), m.network.clone(), classes))
+        jobs.models
+            .iter()
+            .find(|m| m.report.id == id)
+            .map(|m| (m.report.clone(), m.network.clone(), classes))
     });
     let Some((report, network, classes)) = found else {
-        return post(&FromWorker::Error { message: "that model is no longer here".into() });
+        return post(&FromWorker::Error {
+            message: "that model is no longer here".into(),
+        });
     };
     let classes = classes.unwrap_or(report.confusion.len());
     let (bytes, extension) = match format {
         "safetensors" => {
             let mut metadata = BTreeMap::new();
             metadata.insert("atelier.name".to_string(), report.name.clone());
-            (store::to_safetensors(&network, &metadata).await.map_err(|e| e.to_string()), "safetensors")
+            (
+                store::to_safetensors(&network, &metadata)
+                    .await
+                    .map_err(|e| e.to_string()),
+                "safetensors",
+            )
         }
         _ => (model_file(&network, &report, classes).await, "bpk"),
     };
     match bytes {
         Ok(bytes) => {
-            let name = format!("atelier-{}.{extension}", report.name.to_ascii_lowercase().replace([' ', '#'], ""));
-            post_bytes(&FromWorker::ModelFile { name }, &Uint8Array::from(bytes.as_slice()).into());
+            let name = format!(
+                "atelier-{}.{extension}",
+                report.name.to_ascii_lowercase().replace([' ', '#'], "")
+            );
+            post_bytes(
+                &FromWorker::ModelFile { name },
+                &Uint8Array::from(bytes.as_slice()).into(),
+            );
         }
-        Err(e) => post(&FromWorker::Error { message: format!("the model could not be exported: {e}") }),
+        Err(e) => post(&FromWorker::Error {
+            message: format!("the model could not be exported: {e}"),
+        }),
     }
 }
 
 /// Loads a model file the user picked. A damaged file or one for another architecture changes nothing.
 pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
-    let device = JOBS.with(|j| j.borrow().device.clone()).unwrap_or_else(crate::ml::backend::cpu_device);
+    let device = JOBS
+        .with(|j| j.borrow().device.clone())
+        .unwrap_or_else(crate::ml::backend::cpu_device);
     let loaded = match store::from_burnpack(&bytes, &device) {
         Ok(loaded) => loaded,
-        Err(e) => return post(&FromWorker::Error { message: format!("{name} could not be loaded: {e}") }),
+        Err(e) => {
+            return post(&FromWorker::Error {
+                message: format!("{name} could not be loaded: {e}"),
+            });
+        }
     };
     let expected = JOBS.with(|j| j.borrow().dataset.as_ref().map(|d| d.classes()));
     if let Some(classes) = expected.filter(|&c| c != loaded.classes) {
         return post(&FromWorker::Error {
-            message: format!("{name} was trained for {} classes but this dataset has {classes}; nothing was loaded", loaded.classes),
+            message: format!(
+                "{name} was trained for {} classes but this dataset has {classes}; nothing was loaded",
+                loaded.classes
+            ),
         });
     }
-    let Some(mut report) = loaded.metadata.get(META_REPORT).and_then(|json| crate::protocol::decode::<ModelReport>(json).ok()) else {
-        return post(&FromWorker::Error { message: format!("{name} has no Atelier report inside; pick a file downloaded from Atelier") });
+    let Some(mut report) = loaded
+        .metadata
+        .get(META_REPORT)
+        .and_then(|json| crate::protocol::decode::<ModelReport>(json).ok())
+    else {
+        return post(&FromWorker::Error {
+            message: format!(
+                "{name} has no Atelier report inside; pick a file downloaded from Atelier"
+            ),
+        });
     };
     let created_ms = wall_clock_ms();
     report.id = format!("{}-{}", report.model, created_ms as u64);
     report.name = format!("{} (loaded)", report.name);
     report.size_bytes = bytes.len();
     persist(&report, &bytes, post).await;
-    JOBS.with(|j| j.borrow_mut().models.push(HeldModel { report: report.clone(), network: Rc::new(loaded.model) }));
+    JOBS.with(|j| {
+        j.borrow_mut().models.push(HeldModel {
+            report: report.clone(),
+            network: Rc::new(loaded.model),
+        })
+    });
     post(&FromWorker::ModelReady(report));
 }
 
@@ -280,7 +382,9 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
 pub async fn delete(id: &str, post: &dyn Fn(&FromWorker)) {
     JOBS.with(|j| j.borrow_mut().models.retain(|m| m.report.id != id));
     if let Err(e) = storage::delete(id).await {
-        post(&FromWorker::Notice { message: format!("The model was removed from this page but not from storage ({e}).") });
+        post(&FromWorker::Notice {
+            message: format!("The model was removed from this page but not from storage ({e})."),
+        });
     }
     post(&FromWorker::ModelDeleted { id: id.to_string() });
 }
@@ -290,10 +394,26 @@ pub fn test_images(indices: &[usize]) -> FromWorker {
     JOBS.with(|j| {
         let jobs = j.borrow();
         let Some(dataset) = jobs.dataset.as_ref() else {
-            return FromWorker::Error { message: "no dataset is loaded yet".into() };
+            return FromWorker::Error {
+                message: "no dataset is loaded yet".into(),
+            };
         };
-        let valid: Vec<usize> = indices.iter().copied().filter(|&i| i < dataset.len(Part::Test)).collect();
-        let (images, labels) = valid.iter().map(|&i| dataset.item(Part::Test, i)).map(|(p, l)| (p.to_vec(), l)).unzip();
-        FromWorker::TestImages { rows: dataset.rows(), cols: dataset.cols(), indices: valid, labels, images }
+        let valid: Vec<usize> = indices
+            .iter()
+            .copied()
+            .filter(|&i| i < dataset.len(Part::Test))
+            .collect();
+        let (images, labels) = valid
+            .iter()
+            .map(|&i| dataset.item(Part::Test, i))
+            .map(|(p, l)| (p.to_vec(), l))
+            .unzip();
+        FromWorker::TestImages {
+            rows: dataset.rows(),
+            cols: dataset.cols(),
+            indices: valid,
+            labels,
+            images,
+        }
     })
 }

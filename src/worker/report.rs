@@ -3,21 +3,34 @@
 use crate::data::augment::Augmentation;
 use crate::ml::nn::Architecture;
 use crate::ml::train::{BatchReport, EpochReport, Evaluation, Schedule, TrainConfig};
-use crate::protocol::{BatchPoint, ClassScore, EpochPoint, Mistake, ModelReport, RunEnd, TrainSettings};
+use crate::protocol::{
+    BatchPoint, ClassScore, EpochPoint, Mistake, ModelReport, RunEnd, TrainSettings,
+};
 
 /// Mistakes kept per model for the gallery.
 pub const MISTAKES_KEPT: usize = 48;
 
 /// The training configuration the settings describe, or what is wrong with them.
 pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
-    let architecture = Architecture::parse(&settings.model)
-        .ok_or_else(|| format!("unknown model \"{}\"; choose cnn, resnet or refcnn", settings.model))?;
+    let architecture = Architecture::parse(&settings.model).ok_or_else(|| {
+        format!(
+            "unknown model \"{}\"; choose cnn, resnet or refcnn",
+            settings.model
+        )
+    })?;
     let schedule = match settings.schedule.as_str() {
         "cosine" => Schedule::Cosine,
         "constant" => Schedule::Constant,
         // Halve the rate three times over the run.
-        "step" => Schedule::Step { every: (settings.epochs / 4).max(1), gamma: 0.5 },
-        other => return Err(format!("unknown schedule \"{other}\"; choose cosine, step or constant")),
+        "step" => Schedule::Step {
+            every: (settings.epochs / 4).max(1),
+            gamma: 0.5,
+        },
+        other => {
+            return Err(format!(
+                "unknown schedule \"{other}\"; choose cosine, step or constant"
+            ));
+        }
     };
     let config = TrainConfig {
         architecture,
@@ -70,7 +83,11 @@ pub fn confident_mistakes(evaluation: &Evaluation, limit: usize) -> Vec<Mistake>
             confidence: evaluation.confidence[i],
         })
         .collect();
-    mistakes.sort_by(|a, b| b.confidence.total_cmp(&a.confidence).then(a.index.cmp(&b.index)));
+    mistakes.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then(a.index.cmp(&b.index))
+    });
     mistakes.truncate(limit);
     mistakes
 }
@@ -99,7 +116,11 @@ pub fn model_report(facts: RunFacts<'_>, evaluation: &Evaluation, classes: usize
         name: facts.name,
         backend: facts.backend,
         settings: facts.settings.clone(),
-        end: if facts.stopped { RunEnd::Stopped } else { RunEnd::Done },
+        end: if facts.stopped {
+            RunEnd::Stopped
+        } else {
+            RunEnd::Done
+        },
         epochs: facts.epochs.iter().map(epoch_point).collect(),
         best_epoch: facts.best_epoch,
         parameters: facts.parameters,
@@ -112,7 +133,12 @@ pub fn model_report(facts: RunFacts<'_>, evaluation: &Evaluation, classes: usize
         per_class: confusion
             .per_class()
             .into_iter()
-            .map(|m| ClassScore { precision: m.precision, recall: m.recall, f1: m.f1, support: m.support })
+            .map(|m| ClassScore {
+                precision: m.precision,
+                recall: m.recall,
+                f1: m.f1,
+                support: m.support,
+            })
             .collect(),
         inference_images_per_second: evaluation.truth.len() as f64 / evaluation.seconds.max(1e-9),
         mistakes: confident_mistakes(evaluation, MISTAKES_KEPT),
@@ -143,9 +169,15 @@ mod tests {
         let config = train_config(&TrainSettings::default()).unwrap();
         assert_eq!(config.architecture, Architecture::Cnn);
         assert!(config.augmentation.is_some());
-        let bad = TrainSettings { model: "gpt".into(), ..TrainSettings::default() };
+        let bad = TrainSettings {
+            model: "gpt".into(),
+            ..TrainSettings::default()
+        };
         assert!(train_config(&bad).unwrap_err().contains("gpt"));
-        let bad = TrainSettings { epochs: 0, ..TrainSettings::default() };
+        let bad = TrainSettings {
+            epochs: 0,
+            ..TrainSettings::default()
+        };
         assert!(train_config(&bad).is_err());
     }
 
@@ -155,7 +187,10 @@ mod tests {
             let architecture = Architecture::parse(key).unwrap();
             assert_eq!((architecture.key(), architecture.label()), (key, label));
         }
-        assert_eq!(crate::protocol::NETWORK_MODELS.len(), Architecture::ALL.len());
+        assert_eq!(
+            crate::protocol::NETWORK_MODELS.len(),
+            Architecture::ALL.len()
+        );
     }
 
     #[test]

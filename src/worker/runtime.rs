@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Uint8Array};
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
@@ -31,7 +31,9 @@ fn post_with(message: &FromWorker, attachment: &JsValue) {
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        post(&FromWorker::Panicked { message: info.to_string() });
+        post(&FromWorker::Panicked {
+            message: info.to_string(),
+        });
     }));
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         let data = event.data();
@@ -46,7 +48,9 @@ pub fn start() {
             Some(Ok(ToWorker::Stop)) => jobs::request_stop(),
             Some(Ok(message)) => wasm_bindgen_futures::spawn_local(handle(message, attachment)),
             Some(Err(e)) => post(&FromWorker::Error { message: e }),
-            None => post(&FromWorker::Error { message: "the worker got a message that is not text".into() }),
+            None => post(&FromWorker::Error {
+                message: "the worker got a message that is not text".into(),
+            }),
         }
     });
     scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
@@ -76,29 +80,56 @@ async fn handle(message: ToWorker, attachment: JsValue) {
                 JOBS.with(|j| j.borrow_mut().dataset = Some(dataset));
                 post(&FromWorker::Samples(grid));
             }
-            Err(e) => post(&FromWorker::DatasetFailed { message: e.to_string() }),
+            Err(e) => post(&FromWorker::DatasetFailed {
+                message: e.to_string(),
+            }),
         },
-        ToWorker::Resplit { validation_per_mille, seed } => {
+        ToWorker::Resplit {
+            validation_per_mille,
+            seed,
+        } => {
             if JOBS.with(|j| j.borrow().running) {
-                return post(&FromWorker::Error { message: "the split cannot change during a run; stop it first".into() });
+                return post(&FromWorker::Error {
+                    message: "the split cannot change during a run; stop it first".into(),
+                });
             }
             let Some(dataset) = JOBS.with(|j| j.borrow_mut().dataset.take()) else {
-                return post(&FromWorker::Error { message: "no dataset is loaded yet".into() });
+                return post(&FromWorker::Error {
+                    message: "no dataset is loaded yet".into(),
+                });
             };
             let mut dataset = Rc::try_unwrap(dataset).unwrap_or_else(|shared| (*shared).clone());
             let start = now_ms();
             match dataset.resplit(validation_per_mille, seed) {
-                Err(e) => post(&FromWorker::Error { message: e.to_string() }),
+                Err(e) => post(&FromWorker::Error {
+                    message: e.to_string(),
+                }),
                 Ok(()) => {
-                    post(&FromWorker::DatasetReady(summary::summarise(&dataset, now_ms() - start)));
-                    post(&FromWorker::Samples(summary::sample_grid(&dataset, Part::Train, 10, seed)));
+                    post(&FromWorker::DatasetReady(summary::summarise(
+                        &dataset,
+                        now_ms() - start,
+                    )));
+                    post(&FromWorker::Samples(summary::sample_grid(
+                        &dataset,
+                        Part::Train,
+                        10,
+                        seed,
+                    )));
                 }
             }
             JOBS.with(|j| j.borrow_mut().dataset = Some(Rc::new(dataset)));
         }
-        ToWorker::Resample { part, per_class, seed } => match JOBS.with(|j| j.borrow().dataset.clone()) {
-            Some(dataset) => post(&FromWorker::Samples(summary::sample_grid(&dataset, part, per_class, seed))),
-            None => post(&FromWorker::Error { message: "no dataset is loaded yet".into() }),
+        ToWorker::Resample {
+            part,
+            per_class,
+            seed,
+        } => match JOBS.with(|j| j.borrow().dataset.clone()) {
+            Some(dataset) => post(&FromWorker::Samples(summary::sample_grid(
+                &dataset, part, per_class, seed,
+            ))),
+            None => post(&FromWorker::Error {
+                message: "no dataset is loaded yet".into(),
+            }),
         },
         ToWorker::Train { settings } => jobs::train(settings, &post).await,
         ToWorker::Stop => jobs::request_stop(),
@@ -108,9 +139,13 @@ async fn handle(message: ToWorker, attachment: JsValue) {
         ToWorker::ImportModel { name } => match attachment.dyn_into::<web_sys::Blob>() {
             Ok(blob) => match fetch::read_blob(&blob, &name).await {
                 Ok(bytes) => jobs::import(&name, bytes, &post).await,
-                Err(e) => post(&FromWorker::Error { message: e.to_string() }),
+                Err(e) => post(&FromWorker::Error {
+                    message: e.to_string(),
+                }),
             },
-            Err(_) => post(&FromWorker::Error { message: format!("{name} did not reach the worker") }),
+            Err(_) => post(&FromWorker::Error {
+                message: format!("{name} did not reach the worker"),
+            }),
         },
     }
 }
@@ -120,27 +155,33 @@ fn now_ms() -> f64 {
 }
 
 /// Downloads or reads the four files, parses them and posts the summary. Returns the dataset.
-async fn load_dataset(request: &LoadDataset, attachments: JsValue) -> Result<Rc<Dataset>, DataError> {
+async fn load_dataset(
+    request: &LoadDataset,
+    attachments: JsValue,
+) -> Result<Rc<Dataset>, DataError> {
     let mut contents: Vec<Vec<u8>> = Vec::with_capacity(4);
     let files: Vec<String> = match &request.origin {
         DatasetOrigin::Urls { urls } => {
-            let files: Vec<String> = urls.iter().map(|u| u.rsplit('/').next().unwrap_or(u).to_string()).collect();
+            let files: Vec<String> = urls
+                .iter()
+                .map(|u| u.rsplit('/').next().unwrap_or(u).to_string())
+                .collect();
             // One after another: the progress bars fill in order, and a missing small file is reported
             // before the big ones are fetched in vain.
             for (url, file) in urls.iter().zip(&files) {
-                contents.push(fetch::download(url, file, &|p| post(&FromWorker::Download(p))).await?);
+                contents
+                    .push(fetch::download(url, file, &|p| post(&FromWorker::Download(p))).await?);
             }
             files
         }
         DatasetOrigin::PickedFiles { names } => {
-            let blobs: Array = attachments
-                .dyn_into()
-                .map_err(|_| DataError::InvalidOption("the picked files did not reach the worker".into()))?;
+            let blobs: Array = attachments.dyn_into().map_err(|_| {
+                DataError::InvalidOption("the picked files did not reach the worker".into())
+            })?;
             for (i, name) in names.iter().enumerate() {
-                let blob: web_sys::Blob = blobs
-                    .get(i as u32)
-                    .dyn_into()
-                    .map_err(|_| DataError::InvalidOption(format!("{name} did not reach the worker")))?;
+                let blob: web_sys::Blob = blobs.get(i as u32).dyn_into().map_err(|_| {
+                    DataError::InvalidOption(format!("{name} did not reach the worker"))
+                })?;
                 contents.push(fetch::read_blob(&blob, name).await?);
             }
             names.to_vec()
@@ -156,9 +197,19 @@ async fn load_dataset(request: &LoadDataset, attachments: JsValue) -> Result<Rc<
     };
     let mut contents = contents.into_iter();
     let mut next = || contents.next().unwrap_or_default();
-    let raw = RawFiles { train_images: next(), train_labels: next(), test_images: next(), test_labels: next() };
-    let dataset =
-        Dataset::from_files(&names, &raw, request.class_names.clone(), request.validation_per_mille, request.split_seed)?;
+    let raw = RawFiles {
+        train_images: next(),
+        train_labels: next(),
+        test_images: next(),
+        test_labels: next(),
+    };
+    let dataset = Dataset::from_files(
+        &names,
+        &raw,
+        request.class_names.clone(),
+        request.validation_per_mille,
+        request.split_seed,
+    )?;
     let summary = summary::summarise(&dataset, now_ms() - start);
     post(&FromWorker::DatasetReady(summary));
     Ok(Rc::new(dataset))

@@ -4,7 +4,10 @@
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode, WorkerGlobalScope};
+use web_sys::{
+    IdbDatabase, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
+    WorkerGlobalScope,
+};
 
 const DATABASE: &str = "atelier";
 const VERSION: u32 = 1;
@@ -40,7 +43,12 @@ async fn wait_request(request: &IdbRequest) -> Result<JsValue, String> {
     request.set_onerror(None);
     match outcome {
         Ok(_) => request.result().map_err(|e| describe(&e)),
-        Err(_) => Err(request.error().ok().flatten().map(|e| describe(&e.into())).unwrap_or_else(|| "unknown error".into())),
+        Err(_) => Err(request
+            .error()
+            .ok()
+            .flatten()
+            .map(|e| describe(&e.into()))
+            .unwrap_or_else(|| "unknown error".into())),
     }
 }
 
@@ -54,7 +62,10 @@ async fn wait_transaction(transaction: &IdbTransaction) -> Result<(), String> {
     let outcome = JsFuture::from(promise).await;
     match outcome {
         Ok(_) => Ok(()),
-        Err(_) => Err(transaction.error().map(|e| describe(&e.into())).unwrap_or_else(|| "the transaction was aborted".into())),
+        Err(_) => Err(transaction
+            .error()
+            .map(|e| describe(&e.into()))
+            .unwrap_or_else(|| "the transaction was aborted".into())),
     }
 }
 
@@ -65,29 +76,40 @@ async fn open() -> Result<IdbDatabase, String> {
         .indexed_db()
         .map_err(|e| describe(&e))?
         .ok_or("this browser offers no IndexedDB here (private mode?)")?;
-    let request: IdbOpenDbRequest = factory.open_with_u32(DATABASE, VERSION).map_err(|e| describe(&e))?;
-    let upgrade = Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(|event: web_sys::IdbVersionChangeEvent| {
-        let Some(db) = event
-            .target()
-            .and_then(|t| t.dyn_into::<IdbRequest>().ok())
-            .and_then(|r| r.result().ok())
-            .and_then(|r| r.dyn_into::<IdbDatabase>().ok())
-        else {
-            return;
-        };
-        if !db.object_store_names().contains(MODELS) {
-            let _ = db.create_object_store(MODELS);
-        }
-    });
+    let request: IdbOpenDbRequest = factory
+        .open_with_u32(DATABASE, VERSION)
+        .map_err(|e| describe(&e))?;
+    let upgrade = Closure::<dyn FnMut(web_sys::IdbVersionChangeEvent)>::new(
+        |event: web_sys::IdbVersionChangeEvent| {
+            let Some(db) = event
+                .target()
+                .and_then(|t| t.dyn_into::<IdbRequest>().ok())
+                .and_then(|r| r.result().ok())
+                .and_then(|r| r.dyn_into::<IdbDatabase>().ok())
+            else {
+                return;
+            };
+            if !db.object_store_names().contains(MODELS) {
+                let _ = db.create_object_store(MODELS);
+            }
+        },
+    );
     request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
     let result = wait_request(&request).await;
     request.set_onupgradeneeded(None);
     drop(upgrade);
-    result?.dyn_into::<IdbDatabase>().map_err(|_| "IndexedDB returned no database".to_string())
+    result?
+        .dyn_into::<IdbDatabase>()
+        .map_err(|_| "IndexedDB returned no database".to_string())
 }
 
-fn store(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<(IdbTransaction, IdbObjectStore), String> {
-    let transaction = db.transaction_with_str_and_mode(MODELS, mode).map_err(|e| describe(&e))?;
+fn store(
+    db: &IdbDatabase,
+    mode: IdbTransactionMode,
+) -> Result<(IdbTransaction, IdbObjectStore), String> {
+    let transaction = db
+        .transaction_with_str_and_mode(MODELS, mode)
+        .map_err(|e| describe(&e))?;
     let store = transaction.object_store(MODELS).map_err(|e| describe(&e))?;
     Ok((transaction, store))
 }
@@ -98,8 +120,11 @@ pub async fn save(id: &str, report_json: &str, weights: &[u8]) -> Result<(), Str
     let (transaction, store) = store(&db, IdbTransactionMode::Readwrite)?;
     let value = Object::new();
     Reflect::set(&value, &"report".into(), &report_json.into()).map_err(|e| describe(&e))?;
-    Reflect::set(&value, &"weights".into(), &Uint8Array::from(weights)).map_err(|e| describe(&e))?;
-    store.put_with_key(&value, &id.into()).map_err(|e| describe(&e))?;
+    Reflect::set(&value, &"weights".into(), &Uint8Array::from(weights))
+        .map_err(|e| describe(&e))?;
+    store
+        .put_with_key(&value, &id.into())
+        .map_err(|e| describe(&e))?;
     let result = wait_transaction(&transaction).await;
     db.close();
     result
@@ -110,14 +135,24 @@ pub async fn load_all() -> Result<Vec<StoredModel>, String> {
     let db = open().await?;
     let (_transaction, store) = store(&db, IdbTransactionMode::Readonly)?;
     let request = store.get_all().map_err(|e| describe(&e))?;
-    let all: Array = wait_request(&request).await?.dyn_into().map_err(|_| "IndexedDB returned no list".to_string())?;
+    let all: Array = wait_request(&request)
+        .await?
+        .dyn_into()
+        .map_err(|_| "IndexedDB returned no list".to_string())?;
     db.close();
     Ok(all
         .iter()
         .filter_map(|value| {
             let report_json = Reflect::get(&value, &"report".into()).ok()?.as_string()?;
-            let weights = Reflect::get(&value, &"weights".into()).ok()?.dyn_into::<Uint8Array>().ok()?.to_vec();
-            Some(StoredModel { report_json, weights })
+            let weights = Reflect::get(&value, &"weights".into())
+                .ok()?
+                .dyn_into::<Uint8Array>()
+                .ok()?
+                .to_vec();
+            Some(StoredModel {
+                report_json,
+                weights,
+            })
         })
         .collect())
 }
@@ -138,7 +173,9 @@ mod tests {
 
     #[test]
     fn quota_errors_are_recognised() {
-        assert!(is_quota_error("QuotaExceededError: The quota has been exceeded."));
+        assert!(is_quota_error(
+            "QuotaExceededError: The quota has been exceeded."
+        ));
         assert!(!is_quota_error("NotFoundError: gone"));
     }
 }

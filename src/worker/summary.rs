@@ -35,9 +35,21 @@ pub fn sample_grid(dataset: &Dataset, part: Part, per_class: usize, seed: u64) -
     let positions = stats::sample_per_class(dataset, part, per_class, seed);
     let images = positions
         .iter()
-        .map(|members| members.iter().map(|&p| dataset.item(part, p).0.to_vec()).collect())
+        .map(|members| {
+            members
+                .iter()
+                .map(|&p| dataset.item(part, p).0.to_vec())
+                .collect()
+        })
         .collect();
-    SampleGrid { part, seed, rows: dataset.rows(), cols: dataset.cols(), positions, images }
+    SampleGrid {
+        part,
+        seed,
+        rows: dataset.rows(),
+        cols: dataset.cols(),
+        positions,
+        images,
+    }
 }
 
 #[cfg(test)]
@@ -49,9 +61,13 @@ mod tests {
     #[test]
     fn summary_and_samples_agree_with_the_dataset() {
         let names = (0..3).map(|i| i.to_string()).collect();
-        let ds = Dataset::from_files(&FileNames::default(), &tiny_raw(3, 10, 4), names, 100, 1).unwrap();
+        let ds =
+            Dataset::from_files(&FileNames::default(), &tiny_raw(3, 10, 4), names, 100, 1).unwrap();
         let s = summarise(&ds, 1.0);
-        assert_eq!((s.train_count, s.validation_count, s.test_count), (27, 3, 12));
+        assert_eq!(
+            (s.train_count, s.validation_count, s.test_count),
+            (27, 3, 12)
+        );
         assert_eq!(s.balance.test, vec![4, 4, 4]);
         assert_eq!(s.mean_images.len(), 3);
         assert_eq!(s.histogram.iter().sum::<u64>(), 27 * 16);

@@ -3,7 +3,9 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
+};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
@@ -118,8 +120,13 @@ impl Cnn {
     /// - input: `[batch, 1, 28, 28]`
     /// - output: `[batch, 64, 14, 14]` with the default config (the last block's activation before pooling)
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        let (last, earlier) = self.blocks.split_last().expect("a CNN has at least one block");
-        let x = earlier.iter().fold(images, |x, block| block.pool(block.activations(x)));
+        let (last, earlier) = self
+            .blocks
+            .split_last()
+            .expect("a CNN has at least one block");
+        let x = earlier
+            .iter()
+            .fold(images, |x, block| block.pool(block.activations(x)));
         last.activations(x)
     }
 

@@ -27,7 +27,11 @@ pub enum Architecture {
 
 impl Architecture {
     /// All of them, in menu order.
-    pub const ALL: [Architecture; 3] = [Architecture::Cnn, Architecture::ResNet, Architecture::RefCnn];
+    pub const ALL: [Architecture; 3] = [
+        Architecture::Cnn,
+        Architecture::ResNet,
+        Architecture::RefCnn,
+    ];
 
     /// The `?model=` value.
     pub fn key(self) -> &'static str {
@@ -49,7 +53,9 @@ impl Architecture {
 
     /// Parses a `?model=` value.
     pub fn parse(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.key() == key.trim().to_ascii_lowercase())
+        Self::ALL
+            .into_iter()
+            .find(|a| a.key() == key.trim().to_ascii_lowercase())
     }
 
     /// Builds the network with its default configuration for `classes` classes.

@@ -42,7 +42,10 @@ pub struct ResidualBlock {
 impl ResidualBlock {
     fn new(input: usize, output: usize, stride: usize, device: &Device) -> Self {
         let projection = (input != output || stride != 1).then(|| Projection {
-            conv: Conv2dConfig::new([input, output], [1, 1]).with_stride([stride, stride]).with_bias(false).init(device),
+            conv: Conv2dConfig::new([input, output], [1, 1])
+                .with_stride([stride, stride])
+                .with_bias(false)
+                .init(device),
             norm: BatchNormConfig::new(output).init(device),
         });
         Self {

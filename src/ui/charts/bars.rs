@@ -1,6 +1,7 @@
 //! Grouped bar charts (class balance, pixel histogram) with hit testing for hover tooltips.
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
 
@@ -45,7 +46,10 @@ pub fn plot_area(width: u32, height: u32) -> (f64, f64, f64, f64) {
 impl BarChart {
     /// The largest value, for the y range.
     pub fn max_value(&self) -> f64 {
-        self.series.iter().flat_map(|s| s.values.iter().copied()).fold(0.0, f64::max)
+        self.series
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .fold(0.0, f64::max)
     }
 
     /// x extent, in data units, of bar `series` of category `category`.
@@ -53,7 +57,10 @@ impl BarChart {
         let n = self.series.len().max(1) as f64;
         let start = category as f64 + (1.0 - GROUP_FILL) / 2.0;
         let width = GROUP_FILL / n;
-        (start + width * series as f64, start + width * (series as f64 + 1.0))
+        (
+            start + width * series as f64,
+            start + width * (series as f64 + 1.0),
+        )
     }
 
     /// Which bar (category, series) is under canvas point (x, y), if any. Points above a short bar still
@@ -112,7 +119,8 @@ fn rgb(c: (u8, u8, u8)) -> RGBColor {
 
 /// Draws the chart on a canvas, using the canvas's own pixel size.
 pub fn draw(canvas: &HtmlCanvasElement, chart: &BarChart) -> Result<(), String> {
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2D context")?;
+    let backend =
+        CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2D context")?;
     let root = backend.into_drawing_area();
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
     root.fill(&rgb(palette::BACKGROUND)).map_err(err)?;
@@ -152,8 +160,16 @@ pub fn draw(canvas: &HtmlCanvasElement, chart: &BarChart) -> Result<(), String> 
         let step = (right - left) / n;
         for (i, name) in chart.categories.iter().enumerate() {
             let x = left + step * (i as f64 + 0.5);
-            let style = ("sans-serif", 11).into_font().color(&text).pos(Pos::new(HPos::Center, VPos::Top));
-            root.draw(&Text::new(name.clone(), (x as i32, bottom as i32 + 6), style)).map_err(err)?;
+            let style = ("sans-serif", 11)
+                .into_font()
+                .color(&text)
+                .pos(Pos::new(HPos::Center, VPos::Top));
+            root.draw(&Text::new(
+                name.clone(),
+                (x as i32, bottom as i32 + 6),
+                style,
+            ))
+            .map_err(err)?;
         }
     }
     // Legend, top right, when there is more than one series.
@@ -161,9 +177,14 @@ pub fn draw(canvas: &HtmlCanvasElement, chart: &BarChart) -> Result<(), String> 
         for (s, series) in chart.series.iter().enumerate() {
             let y = MARGIN as i32 + 4 + 16 * s as i32;
             let x = right as i32 - 110;
-            root.draw(&Rectangle::new([(x, y), (x + 10, y + 10)], rgb(series.color).filled())).map_err(err)?;
+            root.draw(&Rectangle::new(
+                [(x, y), (x + 10, y + 10)],
+                rgb(series.color).filled(),
+            ))
+            .map_err(err)?;
             let style = ("sans-serif", 12).into_font().color(&text);
-            root.draw(&Text::new(series.name.clone(), (x + 16, y - 1), style)).map_err(err)?;
+            root.draw(&Text::new(series.name.clone(), (x + 16, y - 1), style))
+                .map_err(err)?;
         }
     }
     root.present().map_err(err)?;
@@ -178,8 +199,16 @@ mod tests {
         BarChart {
             categories: vec!["a".into(), "b".into()],
             series: vec![
-                BarSeries { name: "train".into(), color: (0, 0, 0), values: vec![5400.0, 10.0] },
-                BarSeries { name: "test".into(), color: (0, 0, 0), values: vec![1000.0, 3.0] },
+                BarSeries {
+                    name: "train".into(),
+                    color: (0, 0, 0),
+                    values: vec![5400.0, 10.0],
+                },
+                BarSeries {
+                    name: "test".into(),
+                    color: (0, 0, 0),
+                    values: vec![1000.0, 3.0],
+                },
             ],
             y_label: "Images".into(),
             category_labels: true,

@@ -21,7 +21,8 @@ pub enum CellValues {
 /// The cell (true, predicted) under canvas point (x, y).
 pub fn cell_at(classes: usize, x: f64, y: f64) -> Option<(usize, usize)> {
     let (col, row) = ((x - LABEL_AREA) / CELL, (y - LABEL_AREA) / CELL);
-    (col >= 0.0 && row >= 0.0 && (col as usize) < classes && (row as usize) < classes).then(|| (row as usize, col as usize))
+    (col >= 0.0 && row >= 0.0 && (col as usize) < classes && (row as usize) < classes)
+        .then(|| (row as usize, col as usize))
 }
 
 /// Canvas side for `classes` classes.
@@ -39,7 +40,12 @@ pub fn cell_colour(share: f64) -> (u8, u8, u8) {
 }
 
 /// Draws the matrix. `counts[true][predicted]`.
-pub fn draw(canvas: &HtmlCanvasElement, counts: &[Vec<u32>], class_names: &[String], values: CellValues) -> Result<(), String> {
+pub fn draw(
+    canvas: &HtmlCanvasElement,
+    counts: &[Vec<u32>],
+    class_names: &[String],
+    values: CellValues,
+) -> Result<(), String> {
     let n = counts.len();
     let side = canvas_side(n);
     canvas.set_width(side as u32);
@@ -60,7 +66,11 @@ pub fn draw(canvas: &HtmlCanvasElement, counts: &[Vec<u32>], class_names: &[Stri
     for (t, row) in counts.iter().enumerate() {
         let sum: u32 = row.iter().sum();
         for (p, &count) in row.iter().enumerate() {
-            let share = if sum > 0 { count as f64 / sum as f64 } else { 0.0 };
+            let share = if sum > 0 {
+                count as f64 / sum as f64
+            } else {
+                0.0
+            };
             let intensity = match values {
                 CellValues::Counts => (count as f64 / max).sqrt(),
                 CellValues::RowShares => share,
@@ -74,7 +84,8 @@ pub fn draw(canvas: &HtmlCanvasElement, counts: &[Vec<u32>], class_names: &[Stri
                 CellValues::RowShares => format!("{:.0}%", share * 100.0),
             };
             // Dark text on light cells, light on dark (luminance threshold from WCAG's relative luminance).
-            let luminance = 0.2126 * colour.0 as f64 + 0.7152 * colour.1 as f64 + 0.0722 * colour.2 as f64;
+            let luminance =
+                0.2126 * colour.0 as f64 + 0.7152 * colour.1 as f64 + 0.0722 * colour.2 as f64;
             ctx.set_fill_style_str(if luminance > 128.0 { "#111" } else { "#eee" });
             let _ = ctx.fill_text(&label, x + CELL / 2.0, y + CELL / 2.0);
         }
@@ -101,10 +112,19 @@ mod tests {
 
     #[test]
     fn hit_testing_maps_points_to_cells() {
-        assert_eq!(cell_at(10, LABEL_AREA + 1.0, LABEL_AREA + 1.0), Some((0, 0)));
-        assert_eq!(cell_at(10, LABEL_AREA + CELL * 2.5, LABEL_AREA + CELL * 7.5), Some((7, 2)));
+        assert_eq!(
+            cell_at(10, LABEL_AREA + 1.0, LABEL_AREA + 1.0),
+            Some((0, 0))
+        );
+        assert_eq!(
+            cell_at(10, LABEL_AREA + CELL * 2.5, LABEL_AREA + CELL * 7.5),
+            Some((7, 2))
+        );
         assert_eq!(cell_at(10, LABEL_AREA - 1.0, LABEL_AREA + 5.0), None);
-        assert_eq!(cell_at(10, LABEL_AREA + CELL * 10.0 + 1.0, LABEL_AREA), None);
+        assert_eq!(
+            cell_at(10, LABEL_AREA + CELL * 10.0 + 1.0, LABEL_AREA),
+            None
+        );
     }
 
     #[test]

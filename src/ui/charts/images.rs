@@ -18,7 +18,10 @@ impl GridLayout {
     pub fn size(&self, count: usize, rows: usize, cols: usize) -> (usize, usize) {
         let grid_rows = count.div_ceil(self.columns.max(1)).max(1);
         let columns = self.columns.min(count).max(1);
-        (columns * (cols * self.scale + self.gap) - self.gap, grid_rows * (rows * self.scale + self.gap) - self.gap)
+        (
+            columns * (cols * self.scale + self.gap) - self.gap,
+            grid_rows * (rows * self.scale + self.gap) - self.gap,
+        )
     }
 
     /// Index of the image under canvas point (x, y), if any.
@@ -26,7 +29,10 @@ impl GridLayout {
         if x < 0.0 || y < 0.0 {
             return None;
         }
-        let (cell_w, cell_h) = ((cols * self.scale + self.gap) as f64, (rows * self.scale + self.gap) as f64);
+        let (cell_w, cell_h) = (
+            (cols * self.scale + self.gap) as f64,
+            (rows * self.scale + self.gap) as f64,
+        );
         let (column, row) = ((x / cell_w) as usize, (y / cell_h) as usize);
         let inside = x - column as f64 * cell_w < (cols * self.scale) as f64
             && y - row as f64 * cell_h < (rows * self.scale) as f64;
@@ -36,7 +42,12 @@ impl GridLayout {
 }
 
 /// RGBA pixels of the grid: each grey byte `v` becomes (v, v, v, 255); gaps take the background colour.
-pub fn grid_rgba(images: &[&[u8]], rows: usize, cols: usize, layout: GridLayout) -> (usize, usize, Vec<u8>) {
+pub fn grid_rgba(
+    images: &[&[u8]],
+    rows: usize,
+    cols: usize,
+    layout: GridLayout,
+) -> (usize, usize, Vec<u8>) {
     let (width, height) = layout.size(images.len(), rows, cols);
     let (r, g, b) = palette::BACKGROUND;
     let mut rgba: Vec<u8> = [r, g, b, 255].repeat(width * height);
@@ -55,7 +66,13 @@ pub fn grid_rgba(images: &[&[u8]], rows: usize, cols: usize, layout: GridLayout)
 }
 
 /// Sizes the canvas to the grid and draws it.
-pub fn draw(canvas: &HtmlCanvasElement, images: &[&[u8]], rows: usize, cols: usize, layout: GridLayout) -> Result<(), String> {
+pub fn draw(
+    canvas: &HtmlCanvasElement,
+    images: &[&[u8]],
+    rows: usize,
+    cols: usize,
+    layout: GridLayout,
+) -> Result<(), String> {
     let (width, height, rgba) = grid_rgba(images, rows, cols, layout);
     canvas.set_width(width as u32);
     canvas.set_height(height as u32);
@@ -65,9 +82,12 @@ pub fn draw(canvas: &HtmlCanvasElement, images: &[&[u8]], rows: usize, cols: usi
         .ok_or("the canvas has no 2D context")?
         .dyn_into()
         .map_err(|_| "the canvas context is not 2D")?;
-    let data = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32)
-        .map_err(|e| format!("{e:?}"))?;
-    context.put_image_data(&data, 0.0, 0.0).map_err(|e| format!("{e:?}"))
+    let data =
+        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32)
+            .map_err(|e| format!("{e:?}"))?;
+    context
+        .put_image_data(&data, 0.0, 0.0)
+        .map_err(|e| format!("{e:?}"))
 }
 
 #[cfg(test)]
@@ -76,7 +96,11 @@ mod tests {
 
     #[test]
     fn layout_size_and_hit_testing() {
-        let layout = GridLayout { columns: 3, scale: 2, gap: 1 };
+        let layout = GridLayout {
+            columns: 3,
+            scale: 2,
+            gap: 1,
+        };
         // 2x2 images at scale 2 are 4 px; 3 columns with 1 px gaps: 14 wide; 5 images: 2 rows, 9 high.
         assert_eq!(layout.size(5, 2, 2), (14, 9));
         assert_eq!(layout.cell_at(5, 2, 2, 0.5, 0.5), Some(0));
@@ -89,7 +113,11 @@ mod tests {
     fn pixels_are_scaled_into_place() {
         let a = [10u8, 20, 30, 40];
         let b = [50u8, 60, 70, 80];
-        let layout = GridLayout { columns: 2, scale: 2, gap: 1 };
+        let layout = GridLayout {
+            columns: 2,
+            scale: 2,
+            gap: 1,
+        };
         let (w, h, rgba) = grid_rgba(&[&a, &b], 2, 2, layout);
         assert_eq!((w, h), (9, 4));
         let px = |x: usize, y: usize| rgba[(y * w + x) * 4];

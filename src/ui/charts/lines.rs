@@ -52,7 +52,10 @@ pub fn thin(points: &[(f64, f64)], limit: usize) -> Vec<(f64, f64)> {
         .chunks(size)
         .map(|c| {
             let n = c.len() as f64;
-            (c.iter().map(|p| p.0).sum::<f64>() / n, c.iter().map(|p| p.1).sum::<f64>() / n)
+            (
+                c.iter().map(|p| p.0).sum::<f64>() / n,
+                c.iter().map(|p| p.1).sum::<f64>() / n,
+            )
         })
         .collect()
 }
@@ -63,9 +66,19 @@ impl LineChart {
         if let Some(range) = self.y_range {
             return range;
         }
-        let ys = self.curves.iter().flat_map(|c| c.points.iter().map(|p| p.1)).filter(|y| y.is_finite());
-        let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| (lo.min(y), hi.max(y)));
-        if !lo.is_finite() { (0.0, 1.0) } else { (lo.min(0.0), (hi * 1.1).max(lo + 1e-3)) }
+        let ys = self
+            .curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|p| p.1))
+            .filter(|y| y.is_finite());
+        let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+            (lo.min(y), hi.max(y))
+        });
+        if !lo.is_finite() {
+            (0.0, 1.0)
+        } else {
+            (lo.min(0.0), (hi * 1.1).max(lo + 1e-3))
+        }
     }
 
     /// A sentence with the last value of every curve.
@@ -73,9 +86,17 @@ impl LineChart {
         let parts: Vec<String> = self
             .curves
             .iter()
-            .filter_map(|c| c.points.last().map(|p| format!("{} {:.4} at epoch {:.2}", c.name, p.1, p.0)))
+            .filter_map(|c| {
+                c.points
+                    .last()
+                    .map(|p| format!("{} {:.4} at epoch {:.2}", c.name, p.1, p.0))
+            })
             .collect();
-        if parts.is_empty() { format!("{}: no data yet", self.y_label) } else { format!("{}: {}", self.y_label, parts.join(", ")) }
+        if parts.is_empty() {
+            format!("{}: no data yet", self.y_label)
+        } else {
+            format!("{}: {}", self.y_label, parts.join(", "))
+        }
     }
 }
 
@@ -85,7 +106,8 @@ fn rgb(c: (u8, u8, u8)) -> RGBColor {
 
 /// Draws the chart on a canvas.
 pub fn draw(canvas: &HtmlCanvasElement, chart: &LineChart) -> Result<(), String> {
-    let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2D context")?;
+    let backend =
+        CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2D context")?;
     let root = backend.into_drawing_area();
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
     root.fill(&rgb(palette::BACKGROUND)).map_err(err)?;
@@ -115,12 +137,21 @@ pub fn draw(canvas: &HtmlCanvasElement, chart: &LineChart) -> Result<(), String>
         .map_err(err)?;
     for curve in &chart.curves {
         let color = rgb(curve.color);
-        plot.draw_series(LineSeries::new(curve.points.iter().copied(), color.stroke_width(2)))
-            .map_err(err)?
-            .label(curve.name.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 10, y + 4)], color.filled()));
+        plot.draw_series(LineSeries::new(
+            curve.points.iter().copied(),
+            color.stroke_width(2),
+        ))
+        .map_err(err)?
+        .label(curve.name.as_str())
+        .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 10, y + 4)], color.filled()));
         if curve.markers {
-            plot.draw_series(curve.points.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(err)?;
+            plot.draw_series(
+                curve
+                    .points
+                    .iter()
+                    .map(|&p| Circle::new(p, 3, color.filled())),
+            )
+            .map_err(err)?;
         }
     }
     if !chart.curves.is_empty() {
@@ -154,13 +185,21 @@ mod tests {
         let points: Vec<(f64, f64)> = (0..10).map(|i| (i as f64, i as f64)).collect();
         assert_eq!(thin(&points, 20).len(), 10);
         let t = thin(&points, 5);
-        assert_eq!(t, vec![(0.5, 0.5), (2.5, 2.5), (4.5, 4.5), (6.5, 6.5), (8.5, 8.5)]);
+        assert_eq!(
+            t,
+            vec![(0.5, 0.5), (2.5, 2.5), (4.5, 4.5), (6.5, 6.5), (8.5, 8.5)]
+        );
     }
 
     #[test]
     fn bounds_fit_data_or_follow_the_fixed_range() {
         let chart = LineChart {
-            curves: vec![Curve { name: "l".into(), color: (0, 0, 0), points: vec![(0.0, 2.0), (1.0, 0.5)], markers: false }],
+            curves: vec![Curve {
+                name: "l".into(),
+                color: (0, 0, 0),
+                points: vec![(0.0, 2.0), (1.0, 0.5)],
+                markers: false,
+            }],
             x_label: "epoch".into(),
             y_label: "loss".into(),
             y_range: None,
@@ -170,6 +209,13 @@ mod tests {
         assert_eq!(lo, 0.0);
         assert!((hi - 2.2).abs() < 1e-9);
         assert!(chart.describe().contains("l 0.5000 at epoch 1.00"));
-        assert_eq!(LineChart { y_range: Some((0.0, 1.0)), ..chart }.y_bounds(), (0.0, 1.0));
+        assert_eq!(
+            LineChart {
+                y_range: Some((0.0, 1.0)),
+                ..chart
+            }
+            .y_bounds(),
+            (0.0, 1.0)
+        );
     }
 }

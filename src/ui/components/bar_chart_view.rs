@@ -22,9 +22,20 @@ pub struct BarChartViewProps {
 /// Converts a mouse event to canvas pixel coordinates (the canvas may be scaled by CSS).
 pub fn canvas_point(canvas: &HtmlCanvasElement, event: &MouseEvent) -> (f64, f64) {
     let rect = canvas.get_bounding_client_rect();
-    let sx = if rect.width() > 0.0 { canvas.width() as f64 / rect.width() } else { 1.0 };
-    let sy = if rect.height() > 0.0 { canvas.height() as f64 / rect.height() } else { 1.0 };
-    ((event.client_x() as f64 - rect.left()) * sx, (event.client_y() as f64 - rect.top()) * sy)
+    let sx = if rect.width() > 0.0 {
+        canvas.width() as f64 / rect.width()
+    } else {
+        1.0
+    };
+    let sy = if rect.height() > 0.0 {
+        canvas.height() as f64 / rect.height()
+    } else {
+        1.0
+    };
+    (
+        (event.client_x() as f64 - rect.left()) * sx,
+        (event.client_y() as f64 - rect.top()) * sy,
+    )
 }
 
 /// The chart.
@@ -47,12 +58,19 @@ pub fn bar_chart_view(props: &BarChartViewProps) -> Html {
         let chart = props.chart.clone();
         let tooltip = tooltip.clone();
         Callback::from(move |event: MouseEvent| {
-            let Some(element) = canvas.cast::<HtmlCanvasElement>() else { return };
+            let Some(element) = canvas.cast::<HtmlCanvasElement>() else {
+                return;
+            };
             let (x, y) = canvas_point(&element, &event);
             let hit = chart.bar_at(element.width(), element.height(), x, y);
             tooltip.set(hit.map(|(c, s)| {
                 let series = &chart.series[s];
-                let text = format!("{} · {}: {}", series.name, chart.categories[c], format_count(series.values[c]));
+                let text = format!(
+                    "{} · {}: {}",
+                    series.name,
+                    chart.categories[c],
+                    format_count(series.values[c])
+                );
                 (event.offset_x() + 12, event.offset_y() - 8, text)
             }));
         })

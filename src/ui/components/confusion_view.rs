@@ -26,10 +26,24 @@ pub fn describe(counts: &[Vec<u32>], names: &[String]) -> String {
         .enumerate()
         .map(|(t, row)| {
             let sum: u32 = row.iter().sum();
-            let top = row.iter().enumerate().filter(|&(p, _)| p != t).max_by_key(|&(_, c)| *c);
-            let recall = if sum > 0 { row[t] as f64 / sum as f64 * 100.0 } else { 0.0 };
+            let top = row
+                .iter()
+                .enumerate()
+                .filter(|&(p, _)| p != t)
+                .max_by_key(|&(_, c)| *c);
+            let recall = if sum > 0 {
+                row[t] as f64 / sum as f64 * 100.0
+            } else {
+                0.0
+            };
             match top {
-                Some((p, &c)) if c > 0 => format!("{}: {} of {} right ({recall:.0}%), most often taken for {} ({c})", name(t), row[t], sum, name(p)),
+                Some((p, &c)) if c > 0 => format!(
+                    "{}: {} of {} right ({recall:.0}%), most often taken for {} ({c})",
+                    name(t),
+                    row[t],
+                    sum,
+                    name(p)
+                ),
                 _ => format!("{}: {} of {} right ({recall:.0}%)", name(t), row[t], sum),
             }
         })
@@ -78,10 +92,20 @@ pub fn confusion_view(props: &ConfusionViewProps) -> Html {
     let toggle = {
         let values = values.clone();
         Callback::from(move |_: MouseEvent| {
-            values.set(if *values == CellValues::Counts { CellValues::RowShares } else { CellValues::Counts })
+            values.set(if *values == CellValues::Counts {
+                CellValues::RowShares
+            } else {
+                CellValues::Counts
+            })
         })
     };
-    let name = |i: usize| props.class_names.get(i).cloned().unwrap_or_else(|| i.to_string());
+    let name = |i: usize| {
+        props
+            .class_names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| i.to_string())
+    };
     let hover_text = match *hover {
         Some((t, p)) => {
             let row_sum: u32 = props.counts[t].iter().sum();
@@ -91,7 +115,11 @@ pub fn confusion_view(props: &ConfusionViewProps) -> Html {
                 name(t),
                 name(p),
                 c,
-                if row_sum > 0 { c as f64 / row_sum as f64 * 100.0 } else { 0.0 },
+                if row_sum > 0 {
+                    c as f64 / row_sum as f64 * 100.0
+                } else {
+                    0.0
+                },
                 name(t)
             )
         }
@@ -120,7 +148,10 @@ mod tests {
     fn description_names_recall_and_top_confusion() {
         let names = vec!["Shirt".to_string(), "T-shirt".to_string()];
         let text = describe(&[vec![8, 2], vec![0, 10]], &names);
-        assert!(text.contains("Shirt: 8 of 10 right (80%), most often taken for T-shirt (2)"), "{text}");
+        assert!(
+            text.contains("Shirt: 8 of 10 right (80%), most often taken for T-shirt (2)"),
+            "{text}"
+        );
         assert!(text.contains("T-shirt: 10 of 10 right (100%)"), "{text}");
     }
 }

@@ -49,7 +49,9 @@ pub fn histogram_chart(summary: &DatasetSummary) -> BarChart {
     let bins = summary.histogram.len().max(1);
     let width = 256 / bins;
     BarChart {
-        categories: (0..bins).map(|b| format!("{}–{}", b * width, b * width + width - 1)).collect(),
+        categories: (0..bins)
+            .map(|b| format!("{}–{}", b * width, b * width + width - 1))
+            .collect(),
         series: vec![BarSeries {
             name: "Pixels".into(),
             color: palette::SKY_BLUE,
@@ -61,7 +63,9 @@ pub fn histogram_chart(summary: &DatasetSummary) -> BarChart {
 }
 
 fn input_value(e: &Event) -> Option<String> {
-    e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).map(|i| i.value())
+    e.target()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        .map(|i| i.value())
 }
 
 /// The explorer.
@@ -90,19 +94,28 @@ pub fn data_tab(props: &DataTabProps) -> Html {
         Callback::from(move |e: Event| val_text.set(input_value(&e).unwrap_or_default()))
     };
     let apply_split = {
-        let (seed_text, val_text, split_error) = (seed_text.clone(), val_text.clone(), split_error.clone());
+        let (seed_text, val_text, split_error) =
+            (seed_text.clone(), val_text.clone(), split_error.clone());
         let on_split = props.on_split.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let seed = seed_text.trim().parse::<u64>();
-            let val = val_text.trim().parse::<f64>().ok().filter(|v| (0.0..100.0).contains(v) && *v > 0.0);
+            let val = val_text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| (0.0..100.0).contains(v) && *v > 0.0);
             match (seed, val) {
                 (Ok(seed), Some(val)) => {
                     split_error.set(None);
                     on_split.emit((seed, val));
                 }
-                (Err(_), _) => split_error.set(Some("The seed must be a whole number from 0 to 18446744073709551615.".into())),
-                (_, None) => split_error.set(Some("The validation share must be a percentage above 0 and below 100.".into())),
+                (Err(_), _) => split_error.set(Some(
+                    "The seed must be a whole number from 0 to 18446744073709551615.".into(),
+                )),
+                (_, None) => split_error.set(Some(
+                    "The validation share must be a percentage above 0 and below 100.".into(),
+                )),
             }
         })
     };
@@ -118,7 +131,11 @@ pub fn data_tab(props: &DataTabProps) -> Html {
                 .flat_map(|class| (0..per_row).map(move |i| class.get(i).cloned()))
                 .map(|img| img.unwrap_or_else(|| blank.clone()))
                 .collect();
-            let layout = GridLayout { columns: per_row.max(1), scale: 2, gap: 2 };
+            let layout = GridLayout {
+                columns: per_row.max(1),
+                scale: 2,
+                gap: 2,
+            };
             let on_select = {
                 let on_enlarge = props.on_enlarge.clone();
                 let grid = grid.clone();
@@ -221,7 +238,11 @@ mod tests {
             test_count: 4,
             split_seed: 1,
             validation_per_mille: 100,
-            balance: ClassBalance { train: vec![5, 4], validation: vec![1, 0], test: vec![2, 2] },
+            balance: ClassBalance {
+                train: vec![5, 4],
+                validation: vec![1, 0],
+                test: vec![2, 2],
+            },
             mean_images: vec![vec![0; 4]; 2],
             histogram: vec![1; 32],
             parse_ms: 0.0,

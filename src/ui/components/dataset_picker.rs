@@ -30,7 +30,10 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
     let on_classes = {
         let classes = classes.clone();
         Callback::from(move |e: InputEvent| {
-            if let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+            if let Some(input) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            {
                 classes.set(input.value());
             }
         })
@@ -40,7 +43,12 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
         let on_pick = props.on_pick.clone();
         let on_error = props.on_error.clone();
         Callback::from(move |e: Event| {
-            let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+            let Some(input) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            else {
+                return;
+            };
             let files: Vec<File> = input
                 .files()
                 .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
@@ -48,7 +56,8 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
             let names: Vec<String> = files.iter().map(File::name).collect();
             let class_names = parse_class_names(&classes);
             if class_names.is_empty() {
-                on_error.emit("enter class names separated by commas, or the number of classes".into());
+                on_error
+                    .emit("enter class names separated by commas, or the number of classes".into());
                 return;
             }
             match assign_idx_files(&names) {

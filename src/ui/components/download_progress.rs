@@ -17,7 +17,10 @@ pub fn megabytes(bytes: u64) -> String {
 
 /// Percent done, when the total is known (capped at 100: a server may compress on the fly).
 pub fn percent(progress: &FileProgress) -> Option<u32> {
-    progress.total.filter(|&t| t > 0).map(|t| ((progress.received as f64 / t as f64) * 100.0).min(100.0) as u32)
+    progress
+        .total
+        .filter(|&t| t > 0)
+        .map(|t| ((progress.received as f64 / t as f64) * 100.0).min(100.0) as u32)
 }
 
 /// One bar per file.
@@ -49,9 +52,19 @@ mod tests {
 
     #[test]
     fn percent_and_size_text() {
-        let p = FileProgress { file: "f".into(), received: 50, total: Some(200) };
+        let p = FileProgress {
+            file: "f".into(),
+            received: 50,
+            total: Some(200),
+        };
         assert_eq!(percent(&p), Some(25));
-        assert_eq!(percent(&FileProgress { total: Some(10), ..p.clone() }), Some(100));
+        assert_eq!(
+            percent(&FileProgress {
+                total: Some(10),
+                ..p.clone()
+            }),
+            Some(100)
+        );
         assert_eq!(percent(&FileProgress { total: None, ..p }), None);
         assert_eq!(megabytes(26_421_856), "26.4 MB");
     }

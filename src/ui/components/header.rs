@@ -15,9 +15,19 @@ pub struct HeaderProps {
 /// The `backend-name` text: what computes, and on which adapter.
 pub fn backend_label(backend: &BackendInfo) -> String {
     let adapter = backend.adapter.as_ref().map(|a| {
-        let parts: Vec<&str> =
-            [a.vendor.as_str(), a.architecture.as_str(), a.device.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
-        if parts.is_empty() { "unnamed adapter".to_string() } else { parts.join(" ") }
+        let parts: Vec<&str> = [
+            a.vendor.as_str(),
+            a.architecture.as_str(),
+            a.device.as_str(),
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
+        if parts.is_empty() {
+            "unnamed adapter".to_string()
+        } else {
+            parts.join(" ")
+        }
     });
     match (&backend.kind, adapter) {
         (BackendKind::WebGpu, Some(adapter)) => format!("WebGPU ({adapter})"),
@@ -32,7 +42,10 @@ pub fn backend_label(backend: &BackendInfo) -> String {
 pub fn header(props: &HeaderProps) -> Html {
     let (backend_text, backend_reason) = match &props.backend {
         Some(b) => (backend_label(b), b.reason.clone()),
-        None => ("detecting…".to_string(), "Asking the browser for a WebGPU adapter.".to_string()),
+        None => (
+            "detecting…".to_string(),
+            "Asking the browser for a WebGPU adapter.".to_string(),
+        ),
     };
     html! {
         <header class="topbar">
@@ -58,10 +71,22 @@ mod tests {
 
     #[test]
     fn labels_name_the_adapter() {
-        let adapter = AdapterInfo { vendor: "google".into(), architecture: "swiftshader".into(), ..Default::default() };
-        let gpu = BackendInfo { kind: BackendKind::WebGpu, adapter: Some(adapter.clone()), reason: String::new() };
+        let adapter = AdapterInfo {
+            vendor: "google".into(),
+            architecture: "swiftshader".into(),
+            ..Default::default()
+        };
+        let gpu = BackendInfo {
+            kind: BackendKind::WebGpu,
+            adapter: Some(adapter.clone()),
+            reason: String::new(),
+        };
         assert_eq!(backend_label(&gpu), "WebGPU (google swiftshader)");
-        let cpu = BackendInfo { kind: BackendKind::Cpu, adapter: None, reason: String::new() };
+        let cpu = BackendInfo {
+            kind: BackendKind::Cpu,
+            adapter: None,
+            reason: String::new(),
+        };
         assert_eq!(backend_label(&cpu), "CPU (flex); no WebGPU");
     }
 }

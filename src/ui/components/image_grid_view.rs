@@ -39,16 +39,23 @@ pub fn image_grid_view(props: &ImageGridViewProps) -> Html {
     }
     let onclick = props.on_select.clone().map(|select| {
         let canvas = canvas.clone();
-        let (count, rows, cols, layout) = (props.images.len(), props.rows, props.cols, props.layout);
+        let (count, rows, cols, layout) =
+            (props.images.len(), props.rows, props.cols, props.layout);
         Callback::from(move |event: MouseEvent| {
-            let Some(element) = canvas.cast::<HtmlCanvasElement>() else { return };
+            let Some(element) = canvas.cast::<HtmlCanvasElement>() else {
+                return;
+            };
             let (x, y) = canvas_point(&element, &event);
             if let Some(index) = layout.cell_at(count, rows, cols, x, y) {
                 select.emit(index);
             }
         })
     });
-    let clickable = if props.on_select.is_some() { "image-grid clickable" } else { "image-grid" };
+    let clickable = if props.on_select.is_some() {
+        "image-grid clickable"
+    } else {
+        "image-grid"
+    };
     html! {
         <>
             <canvas ref={canvas} class={clickable} data-testid={props.testid.clone()} role="img"

@@ -26,7 +26,12 @@ pub fn model_list(props: &ModelListProps) -> Html {
     let on_file = {
         let on_import = props.on_import.clone();
         Callback::from(move |e: Event| {
-            let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+            let Some(input) = e
+                .target()
+                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+            else {
+                return;
+            };
             if let Some(file) = input.files().and_then(|f| f.get(0)) {
                 on_import.emit(file);
             }

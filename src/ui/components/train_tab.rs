@@ -39,17 +39,51 @@ const SMOOTHING: f64 = 0.6;
 
 /// The loss and accuracy charts of a run: per-batch training values (smoothed) and per-epoch validation.
 pub fn run_charts(run: &Run) -> (LineChart, LineChart) {
-    let x = |b: &crate::protocol::BatchPoint| b.epoch as f64 + (b.batch + 1) as f64 / b.batches_per_epoch.max(1) as f64;
+    let x = |b: &crate::protocol::BatchPoint| {
+        b.epoch as f64 + (b.batch + 1) as f64 / b.batches_per_epoch.max(1) as f64
+    };
     let xs: Vec<f64> = run.batches.iter().map(x).collect();
-    let losses = smooth(&run.batches.iter().map(|b| b.loss as f64).collect::<Vec<_>>(), SMOOTHING);
-    let accuracies = smooth(&run.batches.iter().map(|b| b.accuracy as f64).collect::<Vec<_>>(), SMOOTHING);
-    let zip = |ys: Vec<f64>| thin(&xs.iter().copied().zip(ys).collect::<Vec<_>>(), CURVE_POINTS);
-    let per_epoch = |f: fn(&crate::protocol::EpochPoint) -> f64| run.epochs.iter().map(|e| (e.epoch as f64 + 1.0, f(e))).collect();
-    let curve = |name: &str, color, points, markers| Curve { name: name.into(), color, points, markers };
+    let losses = smooth(
+        &run.batches
+            .iter()
+            .map(|b| b.loss as f64)
+            .collect::<Vec<_>>(),
+        SMOOTHING,
+    );
+    let accuracies = smooth(
+        &run.batches
+            .iter()
+            .map(|b| b.accuracy as f64)
+            .collect::<Vec<_>>(),
+        SMOOTHING,
+    );
+    let zip = |ys: Vec<f64>| {
+        thin(
+            &xs.iter().copied().zip(ys).collect::<Vec<_>>(),
+            CURVE_POINTS,
+        )
+    };
+    let per_epoch = |f: fn(&crate::protocol::EpochPoint) -> f64| {
+        run.epochs
+            .iter()
+            .map(|e| (e.epoch as f64 + 1.0, f(e)))
+            .collect()
+    };
+    let curve = |name: &str, color, points, markers| Curve {
+        name: name.into(),
+        color,
+        points,
+        markers,
+    };
     let loss = LineChart {
         curves: vec![
             curve("train (smoothed)", palette::ORANGE, zip(losses), false),
-            curve("validation", palette::SKY_BLUE, per_epoch(|e| e.validation_loss), true),
+            curve(
+                "validation",
+                palette::SKY_BLUE,
+                per_epoch(|e| e.validation_loss),
+                true,
+            ),
         ],
         x_label: "epoch".into(),
         y_label: "loss".into(),
@@ -59,7 +93,12 @@ pub fn run_charts(run: &Run) -> (LineChart, LineChart) {
     let accuracy = LineChart {
         curves: vec![
             curve("train (smoothed)", palette::ORANGE, zip(accuracies), false),
-            curve("validation", palette::SKY_BLUE, per_epoch(|e| e.validation_accuracy), true),
+            curve(
+                "validation",
+                palette::SKY_BLUE,
+                per_epoch(|e| e.validation_accuracy),
+                true,
+            ),
         ],
         x_label: "epoch".into(),
         y_label: "accuracy".into(),
@@ -84,8 +123,18 @@ fn value_of(e: &Event) -> String {
     target
         .clone()
         .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-        .map(|i| if i.type_() == "checkbox" { i.checked().to_string() } else { i.value() })
-        .or_else(|| target.and_then(|t| t.dyn_into::<HtmlSelectElement>().ok()).map(|s| s.value()))
+        .map(|i| {
+            if i.type_() == "checkbox" {
+                i.checked().to_string()
+            } else {
+                i.value()
+            }
+        })
+        .or_else(|| {
+            target
+                .and_then(|t| t.dyn_into::<HtmlSelectElement>().ok())
+                .map(|s| s.value())
+        })
         .unwrap_or_default()
 }
 
@@ -95,10 +144,34 @@ pub fn apply_field(settings: &TrainSettings, field: &str, value: &str) -> TrainS
     let v = value.trim();
     match field {
         "model" if network_label(v).is_some() => s.model = v.to_string(),
-        "epochs" => s.epochs = v.parse().ok().filter(|&e| (1..=1000).contains(&e)).unwrap_or(s.epochs),
-        "batch" => s.batch_size = v.parse().ok().filter(|&b| (1..=4096).contains(&b)).unwrap_or(s.batch_size),
-        "lr" => s.learning_rate = v.parse().ok().filter(|&l: &f64| l > 0.0 && l < 10.0).unwrap_or(s.learning_rate),
-        "wd" => s.weight_decay = v.parse().ok().filter(|w: &f64| (0.0..1.0).contains(w)).unwrap_or(s.weight_decay),
+        "epochs" => {
+            s.epochs = v
+                .parse()
+                .ok()
+                .filter(|&e| (1..=1000).contains(&e))
+                .unwrap_or(s.epochs)
+        }
+        "batch" => {
+            s.batch_size = v
+                .parse()
+                .ok()
+                .filter(|&b| (1..=4096).contains(&b))
+                .unwrap_or(s.batch_size)
+        }
+        "lr" => {
+            s.learning_rate = v
+                .parse()
+                .ok()
+                .filter(|&l: &f64| l > 0.0 && l < 10.0)
+                .unwrap_or(s.learning_rate)
+        }
+        "wd" => {
+            s.weight_decay = v
+                .parse()
+                .ok()
+                .filter(|w: &f64| (0.0..1.0).contains(w))
+                .unwrap_or(s.weight_decay)
+        }
         "schedule" if ["cosine", "step", "constant"].contains(&v) => s.schedule = v.to_string(),
         "train_size" => s.train_size = v.parse().ok().filter(|&n| n > 0),
         "test_size" => s.test_size = v.parse().ok().filter(|&n| n > 0),
@@ -115,13 +188,22 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
     let settings = &props.settings;
     let field = |name: &'static str| {
         let (on_settings, settings) = (props.on_settings.clone(), settings.clone());
-        Callback::from(move |e: Event| on_settings.emit(apply_field(&settings, name, &value_of(&e))))
+        Callback::from(move |e: Event| {
+            on_settings.emit(apply_field(&settings, name, &value_of(&e)))
+        })
     };
     let active = props.run.status.is_active();
-    let charts = use_memo((props.run.batches.len(), props.run.epochs.len(), props.run.epochs_planned), {
-        let run = props.run.clone();
-        move |_| run_charts(&run)
-    });
+    let charts = use_memo(
+        (
+            props.run.batches.len(),
+            props.run.epochs.len(),
+            props.run.epochs_planned,
+        ),
+        {
+            let run = props.run.clone();
+            move |_| run_charts(&run)
+        },
+    );
     let (loss_chart, accuracy_chart) = (Rc::new(charts.0.clone()), Rc::new(charts.1.clone()));
     let run = &props.run;
     let last = run.batches.last();
@@ -135,15 +217,28 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
             b.batch + 1,
             b.batches_per_epoch,
             b.samples_per_second,
-            run.eta_seconds().map(duration).unwrap_or_else(|| "…".into())
+            run.eta_seconds()
+                .map(duration)
+                .unwrap_or_else(|| "…".into())
         ),
-        (RunStatus::Running, None) => format!("Training {} on {}…", network_label(&run.model).unwrap_or(""), run.backend),
+        (RunStatus::Running, None) => format!(
+            "Training {} on {}…",
+            network_label(&run.model).unwrap_or(""),
+            run.backend
+        ),
         (RunStatus::Done, _) => "Done.".into(),
-        (RunStatus::Stopped, _) => "Stopped; the model trained so far was kept and evaluated.".into(),
-        (RunStatus::Failed, _) => run.message.clone().unwrap_or_else(|| "The run failed.".into()),
+        (RunStatus::Stopped, _) => {
+            "Stopped; the model trained so far was kept and evaluated.".into()
+        }
+        (RunStatus::Failed, _) => run
+            .message
+            .clone()
+            .unwrap_or_else(|| "The run failed.".into()),
         (RunStatus::Idle, _) => "No run yet.".into(),
     };
-    let live_rate = last.map(|b| format!("{:.0}", b.samples_per_second)).unwrap_or_default();
+    let live_rate = last
+        .map(|b| format!("{:.0}", b.samples_per_second))
+        .unwrap_or_default();
     html! {
         <section class="train-tab" aria-label="Train and evaluate">
             <form class="panel settings" data-testid="train-form" onsubmit={props.on_train.reform(|e: SubmitEvent| e.prevent_default())}>
@@ -214,7 +309,13 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
     let r = &props.report;
     let last = r.epochs.last();
     let row = |label: &str, value: Html| html! { <tr><th scope="row">{ label.to_string() }</th><td>{ value }</td></tr> };
-    let name = |i: usize| props.class_names.get(i).cloned().unwrap_or_else(|| i.to_string());
+    let name = |i: usize| {
+        props
+            .class_names
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| i.to_string())
+    };
     html! {
         <div class="panel evaluation" data-testid="evaluation">
             <h2>{ format!("{} · {} · {}", r.name, r.backend, if r.end == crate::protocol::RunEnd::Stopped { "stopped early" } else { "complete" }) }</h2>
@@ -276,9 +377,24 @@ mod tests {
         let run = Run {
             epochs_planned: 2,
             batches: (0..4)
-                .map(|b| BatchPoint { epoch: b / 2, batch: b % 2, batches_per_epoch: 2, loss: 1.0, accuracy: 0.5, samples_per_second: 1.0, train_seconds: 1.0 })
+                .map(|b| BatchPoint {
+                    epoch: b / 2,
+                    batch: b % 2,
+                    batches_per_epoch: 2,
+                    loss: 1.0,
+                    accuracy: 0.5,
+                    samples_per_second: 1.0,
+                    train_seconds: 1.0,
+                })
                 .collect(),
-            epochs: vec![EpochPoint { epoch: 0, train_loss: 1.0, train_accuracy: 0.5, validation_loss: 0.8, validation_accuracy: 0.7, best: true }],
+            epochs: vec![EpochPoint {
+                epoch: 0,
+                train_loss: 1.0,
+                train_accuracy: 0.5,
+                validation_loss: 0.8,
+                validation_accuracy: 0.7,
+                best: true,
+            }],
             ..Run::default()
         };
         let (loss, accuracy) = run_charts(&run);

@@ -1,0 +1,74 @@
+// Deep models in a real Chromium: autorun trains a CNN in the worker, evaluates it, draws the curves and the
+// confusion matrix, keeps it across a reload, and the UI stays responsive while it trains.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, openPage, byTestId, waitForStatus, canvasInk } from './harness.mjs';
+
+let server, browser;
+before(async () => { server = await startServer(); browser = await launch(); });
+after(async () => { await browser?.close(); await server?.close(); });
+
+async function waitForRun(page, timeout) {
+  await page.waitForFunction(
+    () => ['done', 'stopped', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.textContent),
+    null, { timeout, polling: 500 });
+  return byTestId(page, 'run-status').textContent();
+}
+
+test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it survives a reload', async () => {
+  const url = `${server.url}?tab=train&model=cnn&epochs=1&train_size=2000&test_size=1000&backend=cpu&autorun=1`;
+  const { page, errors } = await openPage(browser, url);
+  assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
+  // The main thread keeps painting while the worker trains: measure the longest gap between frames.
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === 'running', null, { timeout: 60_000 });
+  const longestFrame = await page.evaluate(() => new Promise((resolve) => {
+    let last = performance.now(); let worst = 0; const end = last + 3000;
+    const tick = (t) => { worst = Math.max(worst, t - last); last = t; if (t < end) requestAnimationFrame(tick); else resolve(worst); };
+    requestAnimationFrame(tick);
+  }));
+  assert.equal(await waitForRun(page, 600_000), 'done', await byTestId(page, 'train-progress-text').textContent());
+  const accuracy = Number(await byTestId(page, 'metric-test-accuracy').textContent());
+  assert.ok(accuracy > 0.5, `test accuracy ${accuracy}`);
+  assert.ok(Number(await byTestId(page, 'metric-samples-per-second').textContent()) > 0);
+  assert.ok(Number(await byTestId(page, 'metric-train-seconds').textContent()) > 0);
+  for (const chart of ['loss-chart', 'accuracy-chart', 'confusion-matrix']) {
+    const ink = await canvasInk(page, chart);
+    assert.ok(ink.ink > 2_000 && ink.colours > 3, `${chart}: ${JSON.stringify(ink)}`);
+  }
+  assert.equal(await page.locator('[data-testid="per-class-table"] tbody tr').count(), 10);
+  assert.equal(await page.locator('[data-testid="model-list"] tr[data-model="cnn"]').count(), 1);
+  assert.ok(longestFrame < 250, `longest frame during training: ${longestFrame} ms`);
+
+  // A confusion-matrix cell opens its images.
+  const box = await byTestId(page, 'confusion-matrix').boundingBox();
+  const side = await page.evaluate(() => document.querySelector('[data-testid="confusion-matrix"]').width);
+  const s = box.width / side;
+  await page.mouse.click(box.x + (96 + 20) * s, box.y + (96 + 20) * s); // true 0, predicted 0
+  await byTestId(page, 'gallery-grid').waitFor({ timeout: 30_000 });
+  assert.ok((await canvasInk(page, 'gallery-grid')).ink > 1_000);
+
+  // After a reload the model is still listed, with its accuracy.
+  await page.goto(`${server.url}?tab=train&backend=cpu`);
+  await page.locator('[data-testid="model-list"] tr[data-model="cnn"]').waitFor({ timeout: 120_000 });
+  assert.equal(Number(await byTestId(page, 'metric-test-accuracy').textContent()), accuracy);
+  assert.deepEqual(errors, []);
+  console.log(`# cpu: cnn 1 epoch on 2000 images: test accuracy ${accuracy}, longest frame ${longestFrame.toFixed(0)} ms`);
+  await page.close();
+});
+
+test('WebGPU backend (SwiftShader): a short run trains and evaluates on the GPU path', async () => {
+  // SwiftShader runs WebGPU in software at a few samples per second: a tiny run proves the path works.
+  const url = `${server.url}?tab=train&model=refcnn&epochs=1&train_size=640&test_size=200&val=1&batch=64&lr=0.002&backend=webgpu&autorun=1`;
+  const { page, errors } = await openPage(browser, url);
+  assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
+  await page.waitForFunction(() => /WebGPU/.test(document.querySelector('[data-testid="backend-name"]').textContent), null, { timeout: 120_000 });
+  assert.equal(await waitForRun(page, 900_000), 'done', await byTestId(page, 'train-progress-text').textContent());
+  const accuracy = Number(await byTestId(page, 'metric-test-accuracy').textContent());
+  assert.ok(accuracy > 0.5, `test accuracy ${accuracy}`);
+  assert.match(await page.locator('[data-testid="model-list"] tr[data-model="refcnn"]').textContent(), /WebGPU/);
+  const ink = await canvasInk(page, 'loss-chart');
+  assert.ok(ink.ink > 2_000, JSON.stringify(ink));
+  assert.deepEqual(errors, []);
+  console.log(`# webgpu (swiftshader): refcnn on 640 images: test accuracy ${accuracy}`);
+  await page.close();
+});
