@@ -3,22 +3,24 @@ SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
 
-# Build caches live outside the clone so fresh clones (CI) reuse them.
+# Build caches live outside the clone so fresh clones (CI) reuse them. The wasm build has its own folder so
+# a native build (tests, clippy) and a wasm build (trunk) never wait on each other's lock.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/atelier/target
+WASM_TARGET_DIR ?= $(HOME)/.cache/atelier/wasm-target
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export TRUNK_SKIP_VERSION_CHECK := true
 export CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: setup serve dist test check-format lint native-test wasm-build browser-test bench clean
+.PHONY: setup serve dist test check-format lint native-test browser-test bench clean
 
 setup:
 	scripts/setup.sh
 
 serve: setup
-	trunk serve
+	CARGO_TARGET_DIR=$(WASM_TARGET_DIR) trunk serve
 
 dist: setup
-	trunk build --release
+	CARGO_TARGET_DIR=$(WASM_TARGET_DIR) trunk build --release
 
 check-format:
 	cargo fmt --all -- --check

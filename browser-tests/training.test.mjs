@@ -47,6 +47,19 @@ test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it surv
   await byTestId(page, 'gallery-grid').waitFor({ timeout: 30_000 });
   assert.ok((await canvasInk(page, 'gallery-grid')).ink > 1_000);
 
+  // Clicking a gallery image explains it with Grad-CAM: three canvases, drawn, and not the same picture.
+  const g = await byTestId(page, 'gallery-grid').boundingBox();
+  await page.mouse.click(g.x + 10, g.y + 10);
+  await byTestId(page, 'gradcam-overlay').waitFor({ timeout: 60_000 });
+  const pictures = await page.evaluate(() => ['gradcam-original', 'gradcam-heatmap', 'gradcam-overlay']
+    .map((id) => document.querySelector(`[data-testid="${id}"]`).toDataURL()));
+  assert.equal(new Set(pictures).size, 3, 'the three Grad-CAM canvases show the same picture');
+  for (const id of ['gradcam-original', 'gradcam-heatmap', 'gradcam-overlay']) {
+    const ink = await canvasInk(page, id);
+    assert.ok(ink.colours > 5, `${id}: ${JSON.stringify(ink)}`);
+  }
+  assert.ok(await page.locator('[data-testid="gradcam-class"] option').count() === 10);
+
   // After a reload the model is still listed, with its accuracy.
   await page.goto(`${server.url}?tab=train&backend=cpu`);
   await page.locator('[data-testid="model-list"] tr[data-model="cnn"]').waitFor({ timeout: 120_000 });

@@ -47,6 +47,11 @@ have cargo || fail "cargo is missing: install Rust with rustup, then run setup a
 have rustup || fail "rustup is missing: Atelier needs rustup to add the wasm32 target"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
+CURRENT_STEP="crates"
+step "$CURRENT_STEP"
+# Trunk builds offline (Trunk.toml), so every crate, for every target, is fetched here first.
+cargo fetch --locked >/dev/null || fail "cargo fetch failed; check that the crates registry is reachable"
+
 CURRENT_STEP="wasm-bindgen-cli"
 step "$CURRENT_STEP"
 WBG_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"

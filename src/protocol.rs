@@ -197,6 +197,23 @@ pub struct ModelReport {
     pub created_ms: f64,
 }
 
+/// A Grad-CAM explanation of one test image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    pub model_id: String,
+    pub model_name: String,
+    pub test_index: usize,
+    pub truth: u8,
+    /// The class explained.
+    pub class: usize,
+    pub probabilities: Vec<f32>,
+    pub rows: usize,
+    pub cols: usize,
+    pub image: Vec<u8>,
+    /// `rows * cols` values in `[0, 1]`.
+    pub heatmap: Vec<f32>,
+}
+
 /// Messages from the UI to the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
@@ -221,6 +238,12 @@ pub enum ToWorker {
     ExportModel { id: String, format: String },
     /// Load a model file (sent beside the message).
     ImportModel { name: String },
+    /// Grad-CAM of a test image for a model and a class (None: the predicted class).
+    Explain {
+        model_id: String,
+        test_index: usize,
+        class: Option<usize>,
+    },
     /// Pick other sample images for the explorer grid.
     Resample {
         part: Part,
@@ -317,7 +340,7 @@ pub enum FromWorker {
     Download(FileProgress),
     /// The download is done; parsing started.
     Parsing,
-    DatasetReady(DatasetSummary),
+    DatasetReady(Box<DatasetSummary>),
     /// Loading failed; the message names the file and what to do.
     DatasetFailed {
         message: String,
@@ -336,7 +359,7 @@ pub enum FromWorker {
     /// Training ended; the test set is being evaluated.
     Evaluating,
     /// A model is ready (trained now, or loaded from storage or a file).
-    ModelReady(ModelReport),
+    ModelReady(Box<ModelReport>),
     /// The run failed; `device_lost` when the GPU went away (the CPU backend is offered).
     TrainFailed {
         message: String,
@@ -361,6 +384,7 @@ pub enum FromWorker {
     ModelDeleted {
         id: String,
     },
+    Explanation(Box<Explanation>),
     /// A request could not be served (no dataset yet, for example).
     Error {
         message: String,

@@ -31,7 +31,7 @@ impl SplitMix64 {
     /// for the bounds used here.
     pub fn below(&mut self, bound: usize) -> usize {
         assert!(bound > 0, "below(0) has no value to return");
-        ((self.next_u64() >> 32) * bound as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * bound as u64) >> 32) as usize
     }
 
     /// Uniform integer in `[low, high]`.

@@ -28,7 +28,7 @@ pub fn mean_images(dataset: &Dataset, part: Part) -> Vec<Vec<u8>> {
         .zip(counts)
         .map(|(sum, n)| {
             sum.into_iter()
-                .map(|s| if n == 0 { 0 } else { ((s + n / 2) / n) as u8 })
+                .map(|s| (s + n / 2).checked_div(n).unwrap_or(0) as u8)
                 .collect()
         })
         .collect()

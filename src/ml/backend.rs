@@ -37,6 +37,49 @@ pub async fn smoke_test(device: &Device) -> Result<(), String> {
     Ok(())
 }
 
+/// Median milliseconds of one training step (forward, backward, Adam, loss readback) of the reference CNN
+/// on a batch of `batch` images, after one warm-up step. How `auto` picks the faster backend: on a machine
+/// without a GPU, WebGPU runs in software and can be 30x slower than the CPU (shared/burn-notes.md).
+pub async fn probe_step_ms(
+    device: &Device,
+    batch: usize,
+    steps: usize,
+    now: &dyn Fn() -> f64,
+) -> Result<f64, String> {
+    use burn::module::Module;
+    use burn::nn::loss::CrossEntropyLossConfig;
+    use burn::optim::{AdamConfig, GradientsParams};
+    use burn::tensor::{Int, Tensor, TensorData};
+
+    use super::nn::Architecture;
+
+    let device = device.clone().autodiff();
+    let mut model = Architecture::RefCnn.init(10, &device);
+    let mut optimizer = AdamConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&device);
+    let images: Vec<f32> = (0..batch * 784)
+        .map(|i| ((i * 31) % 256) as f32 / 255.0)
+        .collect();
+    let labels: Vec<i64> = (0..batch as i64).map(|i| i % 10).collect();
+    let mut times = Vec::with_capacity(steps);
+    for step in 0..=steps {
+        let start = now();
+        let x =
+            Tensor::<4>::from_data(TensorData::new(images.clone(), [batch, 1, 28, 28]), &device);
+        let y = Tensor::<1, Int>::from_data(TensorData::new(labels.clone(), [batch]), &device);
+        let loss = loss_fn.forward(model.forward(x), y);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(1e-3, model, grads);
+        loss.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+        if step > 0 {
+            times.push(now() - start);
+        }
+    }
+    let _ = model.num_params();
+    times.sort_by(f64::total_cmp);
+    Ok(times[times.len() / 2])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,6 +88,14 @@ mod tests {
     fn cpu_device_computes() {
         let device = cpu_device();
         futures_lite_block_on(smoke_test(&device)).unwrap();
+    }
+
+    #[test]
+    fn probe_measures_a_positive_step_time() {
+        let origin = std::time::Instant::now();
+        let now = move || origin.elapsed().as_secs_f64() * 1000.0;
+        let ms = futures_lite_block_on(probe_step_ms(&cpu_device(), 8, 2, &now)).unwrap();
+        assert!(ms > 0.0 && ms < 10_000.0, "{ms}");
     }
 
     /// A minimal executor for a future that never waits on I/O (flex completes synchronously).

@@ -208,7 +208,7 @@ pub async fn to_safetensors(
     header.insert("__metadata__".into(), serde_json::Value::Object(meta));
     let mut header_bytes = serde_json::to_vec(&header).expect("a JSON map always serialises");
     // The data must start 8-byte aligned; the format pads the header with spaces.
-    while header_bytes.len() % 8 != 0 {
+    while !header_bytes.len().is_multiple_of(8) {
         header_bytes.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + header_bytes.len() + offset);

@@ -11,6 +11,7 @@ use super::components::data_tab::DataTab;
 use super::components::dataset_picker::{DatasetPicker, PickedDataset};
 use super::components::download_progress::DownloadProgress;
 use super::components::error_banner::ErrorBanner;
+use super::components::explain_view::ExplainView;
 use super::components::gallery_view::GalleryView;
 use super::components::header::Header;
 use super::components::model_list::ModelList;
@@ -364,6 +365,40 @@ pub fn app() -> Html {
             }));
         })
     };
+    let on_explain = {
+        let (bridge, selected) = (bridge.clone(), state.selected.clone());
+        Callback::from(move |test_index: usize| {
+            if let Some(model_id) = selected.clone() {
+                send(
+                    &bridge,
+                    &ToWorker::Explain {
+                        model_id,
+                        test_index,
+                        class: None,
+                    },
+                );
+            }
+        })
+    };
+    let on_explain_class = {
+        let (bridge, explanation) = (bridge.clone(), state.explanation.clone());
+        Callback::from(move |class: usize| {
+            if let Some(e) = &explanation {
+                send(
+                    &bridge,
+                    &ToWorker::Explain {
+                        model_id: e.model_id.clone(),
+                        test_index: e.test_index,
+                        class: Some(class),
+                    },
+                );
+            }
+        })
+    };
+    let on_close_explanation = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |_| dispatcher.dispatch(Action::CloseExplanation))
+    };
     let on_close_gallery = {
         let dispatcher = state.dispatcher();
         Callback::from(move |_| dispatcher.dispatch(Action::CloseGallery))
@@ -429,8 +464,12 @@ pub fn app() -> Html {
                 <TrainTab settings={state.params.train.clone()} run={state.run.clone()} models={state.models.clone()}
                     selected={selected.clone()} class_names={class_names_shown.clone()} dataset_ready={state.summary().is_some()}
                     {on_settings} {on_train} {on_stop} {on_use_cpu} {on_cell} {on_mistakes} />
+                if let Some(explanation) = &state.explanation {
+                    <ExplainView explanation={explanation.clone()} class_names={class_names_shown.clone()}
+                        on_class={on_explain_class} on_close={on_close_explanation} />
+                }
                 if let Some(gallery) = &state.gallery {
-                    <GalleryView gallery={gallery.clone()} on_close={on_close_gallery} />
+                    <GalleryView gallery={gallery.clone()} on_close={on_close_gallery} on_select={on_explain} />
                 }
                 <ModelList models={state.models.clone()} selected={state.selected.clone()} {on_select} {on_export} {on_delete} {on_import} />
             </>

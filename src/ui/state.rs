@@ -143,6 +143,8 @@ pub struct State {
     /// The model whose evaluation is shown.
     pub selected: Option<String>,
     pub gallery: Option<Gallery>,
+    /// The Grad-CAM shown.
+    pub explanation: Option<Rc<crate::protocol::Explanation>>,
     /// Messages that inform without an error (storage full, model saved elsewhere).
     pub notices: Vec<String>,
     /// `autorun=1` has started its run (it runs once per page load).
@@ -167,6 +169,7 @@ pub enum Action {
     /// Show these test images; their pixels arrive as `FromWorker::TestImages`.
     OpenGallery(Gallery),
     CloseGallery,
+    CloseExplanation,
     DismissNotice(usize),
     SetSplit {
         seed: u64,
@@ -219,7 +222,7 @@ impl Reducible for State {
                 FromWorker::DatasetReady(summary) => {
                     next.params.seed = summary.split_seed;
                     next.params.train.seed = summary.split_seed;
-                    next.dataset = DatasetStatus::Ready(Rc::new(summary));
+                    next.dataset = DatasetStatus::Ready(Rc::new(*summary));
                 }
                 FromWorker::DatasetFailed { message } => {
                     next.dataset = DatasetStatus::Failed(message.clone());
@@ -264,7 +267,7 @@ impl Reducible for State {
                         next.selected = Some(report.id.clone());
                     }
                     next.models.retain(|m| m.id != report.id);
-                    next.models.push(Rc::new(report));
+                    next.models.push(Rc::new(*report));
                 }
                 FromWorker::TrainFailed {
                     message,
@@ -288,6 +291,9 @@ impl Reducible for State {
                     }
                 }
                 FromWorker::ModelFile { .. } => {}
+                FromWorker::Explanation(explanation) => {
+                    next.explanation = Some(Rc::new(*explanation))
+                }
                 FromWorker::ModelDeleted { id } => {
                     next.models.retain(|m| m.id != id);
                     if next.selected.as_deref() == Some(id.as_str()) {
@@ -341,6 +347,7 @@ impl Reducible for State {
             Action::SelectModel(id) => next.selected = Some(id),
             Action::OpenGallery(gallery) => next.gallery = Some(gallery),
             Action::CloseGallery => next.gallery = None,
+            Action::CloseExplanation => next.explanation = None,
             Action::DismissNotice(index) => {
                 if index < next.notices.len() {
                     next.notices.remove(index);
@@ -442,7 +449,10 @@ mod tests {
             "created_ms": 0.0
         }))
         .unwrap();
-        s = reduce(s, Action::FromWorker(FromWorker::ModelReady(report)));
+        s = reduce(
+            s,
+            Action::FromWorker(FromWorker::ModelReady(Box::new(report))),
+        );
         assert_eq!(s.run.status.label(), "stopped");
         assert_eq!(s.selected.as_deref(), Some("cnn-1"));
         assert_eq!(s.models.len(), 1);
@@ -508,7 +518,7 @@ mod tests {
         };
         let s = reduce(
             State::default(),
-            Action::FromWorker(FromWorker::DatasetReady(summary)),
+            Action::FromWorker(FromWorker::DatasetReady(Box::new(summary))),
         );
         assert_eq!(s.params.seed, 3);
         let s = reduce(s, Action::WorkerFailed("gone".into()));

@@ -16,6 +16,11 @@ fn string_field(object: &JsValue, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Images per probe step: small, so the probe costs a few seconds even on software WebGPU.
+const PROBE_BATCH: usize = 16;
+/// Timed probe steps per backend (after one warm-up).
+const PROBE_STEPS: usize = 2;
+
 /// `navigator.gpu.requestAdapter()` through reflection: the typed WebGPU bindings of web-sys need an
 /// unstable cfg that would rebuild every crate.
 async fn request_adapter() -> Result<Option<AdapterInfo>, String> {
@@ -51,7 +56,7 @@ async fn request_adapter() -> Result<Option<AdapterInfo>, String> {
 /// Finds the backend to use for a preference. Returns the device with what the user should know.
 pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
     let adapter = request_adapter().await;
-    let cpu = |adapter: Option<AdapterInfo>, reason: String| {
+    let use_cpu = |adapter: Option<AdapterInfo>, reason: String| {
         (
             BackendInfo {
                 kind: BackendKind::Cpu,
@@ -64,7 +69,7 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
     let adapter = match adapter {
         Ok(Some(adapter)) => adapter,
         Ok(None) => {
-            return cpu(
+            return use_cpu(
                 None,
                 "This browser offers no WebGPU adapter, so Atelier computes on the CPU backend. \
                  For GPU speed use a browser with WebGPU enabled (Chrome, Edge, or Firefox 141+)."
@@ -72,14 +77,14 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
             );
         }
         Err(e) => {
-            return cpu(
+            return use_cpu(
                 None,
                 format!("Asking for a WebGPU adapter failed ({e}); using the CPU backend."),
             );
         }
     };
     if preference == BackendPreference::Cpu {
-        return cpu(
+        return use_cpu(
             Some(adapter),
             "The CPU backend was asked for (?backend=cpu).".into(),
         );
@@ -87,7 +92,7 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
     let device = match backend::webgpu_device().await {
         Ok(device) => device,
         Err(e) => {
-            return cpu(
+            return use_cpu(
                 Some(adapter),
                 format!(
                     "A WebGPU adapter is there but burn could not open it ({e}); using the CPU backend."
@@ -96,22 +101,65 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
         }
     };
     if let Err(e) = backend::smoke_test(&device).await {
-        return cpu(
+        return use_cpu(
             Some(adapter),
             format!("WebGPU opened but failed a test computation ({e}); using the CPU backend."),
         );
     }
-    let reason = match preference {
-        BackendPreference::WebGpu => "WebGPU was asked for (?backend=webgpu).".to_string(),
-        _ => "A WebGPU adapter is available; add ?backend=cpu to compute on the CPU instead."
-            .to_string(),
+    if preference == BackendPreference::WebGpu {
+        let reason = "WebGPU was asked for (?backend=webgpu).".to_string();
+        return (
+            BackendInfo {
+                kind: BackendKind::WebGpu,
+                adapter: Some(adapter),
+                reason,
+            },
+            device,
+        );
+    }
+    // Auto: measure instead of assuming. A software WebGPU (no GPU in the machine) loses to the CPU.
+    let now = || {
+        let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        scope.performance().map(|p| p.now()).unwrap_or_default()
     };
-    (
-        BackendInfo {
-            kind: BackendKind::WebGpu,
-            adapter: Some(adapter),
-            reason,
-        },
-        device,
-    )
+    let cpu_device = backend::cpu_device();
+    let gpu_ms = backend::probe_step_ms(&device, PROBE_BATCH, PROBE_STEPS, &now).await;
+    let cpu_ms = backend::probe_step_ms(&cpu_device, PROBE_BATCH, PROBE_STEPS, &now).await;
+    match (gpu_ms, cpu_ms) {
+        (Ok(gpu), Ok(cpu)) if gpu <= cpu => {
+            let reason = format!(
+                "Auto chose WebGPU: a training step took {gpu:.0} ms on it and {cpu:.0} ms on the CPU backend."
+            );
+            (
+                BackendInfo {
+                    kind: BackendKind::WebGpu,
+                    adapter: Some(adapter),
+                    reason,
+                },
+                device,
+            )
+        }
+        (Ok(gpu), Ok(cpu)) => use_cpu(
+            Some(adapter),
+            format!(
+                "Auto chose the CPU backend: a training step took {cpu:.0} ms on it and {gpu:.0} ms on WebGPU \
+                 (a software or slow GPU). Add ?backend=webgpu to use WebGPU anyway."
+            ),
+        ),
+        (Err(e), _) => use_cpu(
+            Some(adapter),
+            format!("WebGPU failed a training probe ({e}); using the CPU backend."),
+        ),
+        (Ok(_), Err(e)) => {
+            let reason = format!("The CPU backend failed a training probe ({e}); using WebGPU.");
+            (
+                BackendInfo {
+                    kind: BackendKind::WebGpu,
+                    adapter: Some(adapter),
+                    reason,
+                },
+                device,
+            )
+        }
+    }
 }

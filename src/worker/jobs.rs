@@ -240,7 +240,7 @@ async fn run_training(
             network: Rc::new(outcome.model),
         })
     });
-    post(&FromWorker::ModelReady(report));
+    post(&FromWorker::ModelReady(Box::new(report)));
     Ok(())
 }
 
@@ -271,7 +271,7 @@ pub async fn restore(post: &dyn Fn(&FromWorker)) {
                         network: Rc::new(loaded.model),
                     })
                 });
-                post(&FromWorker::ModelReady(report));
+                post(&FromWorker::ModelReady(Box::new(report)));
             }
             Err(e) => post(&FromWorker::Notice {
                 message: format!("The saved model {} could not be loaded: {e}", report.name),
@@ -375,7 +375,7 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
             network: Rc::new(loaded.model),
         })
     });
-    post(&FromWorker::ModelReady(report));
+    post(&FromWorker::ModelReady(Box::new(report)));
 }
 
 /// Deletes a model from memory and storage.
@@ -416,4 +416,49 @@ pub fn test_images(indices: &[usize]) -> FromWorker {
             images,
         }
     })
+}
+
+/// Grad-CAM of a test image for a model.
+pub async fn explain(model_id: &str, test_index: usize, class: Option<usize>) -> FromWorker {
+    let found = JOBS.with(|j| {
+        let jobs = j.borrow();
+        let model = jobs
+            .models
+            .iter()
+            .find(|m| m.report.id == model_id)
+            .map(|m| (m.network.clone(), m.report.name.clone()));
+        (model, jobs.dataset.clone())
+    });
+    let (Some((network, model_name)), Some(dataset)) = found else {
+        return FromWorker::Error {
+            message: "that model or the dataset is not loaded".into(),
+        };
+    };
+    if test_index >= dataset.len(Part::Test) {
+        return FromWorker::Error {
+            message: format!("there is no test image {test_index}"),
+        };
+    }
+    let (image, truth) = dataset.item(Part::Test, test_index);
+    let image = image.to_vec();
+    let pixels = dataset.batch(Part::Test, &[test_index]).pixels;
+    match crate::ml::gradcam::grad_cam(&network, &pixels, dataset.rows(), dataset.cols(), class)
+        .await
+    {
+        Ok(cam) => FromWorker::Explanation(Box::new(crate::protocol::Explanation {
+            model_id: model_id.to_string(),
+            model_name,
+            test_index,
+            truth,
+            class: cam.class,
+            probabilities: cam.probabilities,
+            rows: dataset.rows(),
+            cols: dataset.cols(),
+            image,
+            heatmap: cam.heatmap,
+        })),
+        Err(e) => FromWorker::Error {
+            message: format!("Grad-CAM failed: {e}"),
+        },
+    }
 }

@@ -105,10 +105,10 @@ async fn handle(message: ToWorker, attachment: JsValue) {
                     message: e.to_string(),
                 }),
                 Ok(()) => {
-                    post(&FromWorker::DatasetReady(summary::summarise(
+                    post(&FromWorker::DatasetReady(Box::new(summary::summarise(
                         &dataset,
                         now_ms() - start,
-                    )));
+                    ))));
                     post(&FromWorker::Samples(summary::sample_grid(
                         &dataset,
                         Part::Train,
@@ -134,6 +134,11 @@ async fn handle(message: ToWorker, attachment: JsValue) {
         ToWorker::Train { settings } => jobs::train(settings, &post).await,
         ToWorker::Stop => jobs::request_stop(),
         ToWorker::TestImages { indices } => post(&jobs::test_images(&indices)),
+        ToWorker::Explain {
+            model_id,
+            test_index,
+            class,
+        } => post(&jobs::explain(&model_id, test_index, class).await),
         ToWorker::DeleteModel { id } => jobs::delete(&id, &post).await,
         ToWorker::ExportModel { id, format } => jobs::export(&id, &format, &post, &post_with).await,
         ToWorker::ImportModel { name } => match attachment.dyn_into::<web_sys::Blob>() {
@@ -211,6 +216,6 @@ async fn load_dataset(
         request.split_seed,
     )?;
     let summary = summary::summarise(&dataset, now_ms() - start);
-    post(&FromWorker::DatasetReady(summary));
+    post(&FromWorker::DatasetReady(Box::new(summary)));
     Ok(Rc::new(dataset))
 }

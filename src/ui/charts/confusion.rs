@@ -22,7 +22,7 @@ pub enum CellValues {
 pub fn cell_at(classes: usize, x: f64, y: f64) -> Option<(usize, usize)> {
     let (col, row) = ((x - LABEL_AREA) / CELL, (y - LABEL_AREA) / CELL);
     (col >= 0.0 && row >= 0.0 && (col as usize) < classes && (row as usize) < classes)
-        .then(|| (row as usize, col as usize))
+        .then_some((row as usize, col as usize))
 }
 
 /// Canvas side for `classes` classes.

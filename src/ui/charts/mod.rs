@@ -3,6 +3,7 @@
 
 pub mod bars;
 pub mod confusion;
+pub mod heatmap;
 pub mod images;
 pub mod lines;
 

@@ -13,6 +13,8 @@ use crate::ui::state::Gallery;
 pub struct GalleryViewProps {
     pub gallery: Gallery,
     pub on_close: Callback<()>,
+    /// A test index was clicked (explain it).
+    pub on_select: Callback<usize>,
 }
 
 /// Images per row.
@@ -29,7 +31,10 @@ pub fn gallery_view(props: &GalleryViewProps) -> Html {
             <>
                 <ImageGridView images={Rc::new(images.clone())} rows={*rows} cols={*cols}
                     layout={GridLayout { columns: COLUMNS, scale: 3, gap: 4 }} testid="gallery-grid"
-                    label={format!("{}: {}", g.title, g.captions.join("; "))} />
+                    label={format!("{}: {}", g.title, g.captions.join("; "))}
+                    on_select={Some({ let (select, indices) = (props.on_select.clone(), g.indices.clone());
+                        Callback::from(move |i: usize| if let Some(&index) = indices.get(i) { select.emit(index) }) })} />
+                <p class="muted">{ "Click an image to see what the model looked at (Grad-CAM)." }</p>
                 <ol class="captions">
                     { for g.captions.iter().zip(&g.indices).map(|(c, i)| html! { <li>{ format!("#{i}: {c}") }</li> }) }
                 </ol>

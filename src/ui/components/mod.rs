@@ -6,6 +6,7 @@ pub mod data_tab;
 pub mod dataset_picker;
 pub mod download_progress;
 pub mod error_banner;
+pub mod explain_view;
 pub mod gallery_view;
 pub mod header;
 pub mod image_grid_view;
