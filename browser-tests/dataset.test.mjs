@@ -27,12 +27,14 @@ test('loads Fashion-MNIST, shows counts, samples, class balance and the WebGPU a
   assert.ok(means.ink > 5_000, JSON.stringify(means));
 
   // Hovering the first bar (train, T-shirt/top) shows its count.
+  await byTestId(page, 'class-balance-chart').scrollIntoViewIfNeeded();
   const box = await byTestId(page, 'class-balance-chart').boundingBox();
   const c = await page.evaluate(() => { const e = document.querySelector('[data-testid="class-balance-chart"]'); return [e.width, e.height]; });
   const sx = box.width / c[0], sy = box.height / c[1];
-  // Plot area starts at 76 px; the first train bar spans 76 + [0.1, 0.37] of a category width.
-  const categoryWidth = (c[0] - 76 - 12) / 10;
-  await page.mouse.move(box.x + (76 + categoryWidth * 0.2) * sx, box.y + (c[1] - 48 - 20) * sy);
+  // The plot area starts at 96 px (12 margin + 84 labels); the first train bar spans [0.1, 0.37] of a
+  // category's width.
+  const categoryWidth = (c[0] - 96 - 12) / 10;
+  await page.mouse.move(box.x + (96 + categoryWidth * 0.2) * sx, box.y + (c[1] - 48 - 20) * sy);
   assert.equal(await byTestId(page, 'chart-tooltip').textContent(), 'Train · T-shirt/top: 5,400');
 
   // The backend detection names the SwiftShader WebGPU adapter.
@@ -42,6 +44,7 @@ test('loads Fashion-MNIST, shows counts, samples, class balance and the WebGPU a
   assert.match(backend, /swiftshader/i);
 
   // Clicking a sample enlarges it; resampling draws other images.
+  await byTestId(page, 'sample-grid').scrollIntoViewIfNeeded();
   const gridBox = await byTestId(page, 'sample-grid').boundingBox();
   await page.mouse.click(gridBox.x + 5, gridBox.y + 5);
   await byTestId(page, 'enlarged-image').waitFor();

@@ -16,7 +16,8 @@ async function waitForRun(page, timeout) {
 }
 
 test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it survives a reload', async () => {
-  const url = `${server.url}?tab=train&model=cnn&epochs=1&train_size=2000&test_size=1000&backend=cpu&autorun=1`;
+  // Without augmentation one epoch on 2,000 images reaches ~0.69 natively (BENCHMARKS.md).
+  const url = `${server.url}?tab=train&model=cnn&epochs=1&train_size=2000&test_size=1000&augment=0&backend=cpu&autorun=1`;
   const { page, errors } = await openPage(browser, url);
   assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
   // The main thread keeps painting while the worker trains: measure the longest gap between frames.
@@ -40,6 +41,7 @@ test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it surv
   assert.ok(longestFrame < 250, `longest frame during training: ${longestFrame} ms`);
 
   // A confusion-matrix cell opens its images.
+  await byTestId(page, 'confusion-matrix').scrollIntoViewIfNeeded();
   const box = await byTestId(page, 'confusion-matrix').boundingBox();
   const side = await page.evaluate(() => document.querySelector('[data-testid="confusion-matrix"]').width);
   const s = box.width / side;
@@ -48,6 +50,7 @@ test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it surv
   assert.ok((await canvasInk(page, 'gallery-grid')).ink > 1_000);
 
   // Clicking a gallery image explains it with Grad-CAM: three canvases, drawn, and not the same picture.
+  await byTestId(page, 'gallery-grid').scrollIntoViewIfNeeded();
   const g = await byTestId(page, 'gallery-grid').boundingBox();
   await page.mouse.click(g.x + 10, g.y + 10);
   await byTestId(page, 'gradcam-overlay').waitFor({ timeout: 60_000 });

@@ -320,8 +320,14 @@ mod tests {
         assert_eq!(total / 4, 1_199_882);
         assert_eq!(map["__metadata__"][META_ARCHITECTURE], "refcnn");
         // The names and layouts README documents for PyTorch users.
-        assert_eq!(map["RefCnn.conv1.weight"]["shape"], serde_json::json!([32, 1, 3, 3]));
-        assert_eq!(map["RefCnn.fc1.weight"]["shape"], serde_json::json!([9216, 128]));
+        assert_eq!(
+            map["RefCnn.conv1.weight"]["shape"],
+            serde_json::json!([32, 1, 3, 3])
+        );
+        assert_eq!(
+            map["RefCnn.fc1.weight"]["shape"],
+            serde_json::json!([9216, 128])
+        );
         assert_eq!(map["RefCnn.fc2.bias"]["shape"], serde_json::json!([10]));
     }
 }

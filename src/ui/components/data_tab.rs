@@ -211,7 +211,7 @@ pub fn data_tab(props: &DataTabProps) -> Html {
             <div class="panel">
                 <h2>{ "Mean image of each class (training part)" }</h2>
                 <ImageGridView images={means} rows={summary.rows} cols={summary.cols}
-                    layout={GridLayout { columns: 5, scale: 3, gap: 4 }} testid="mean-images"
+                    layout={GridLayout { columns: 10, scale: 2, gap: 4 }} testid="mean-images"
                     label={format!("Mean images of {}", summary.class_names.join(", "))} />
                 <div class="mean-labels">{ for summary.class_names.iter().map(|n| html! { <span>{ n }</span> }) }</div>
             </div>
