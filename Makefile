@@ -36,5 +36,10 @@ browser-test:
 
 test: setup check-format lint native-test dist browser-test
 
+# Speed in headless Chromium (not part of `make test`): the reference CNN on the CPU backend, batch 64.
+bench: dist
+	node scripts/browser-bench.mjs refcnn cpu 1280 64
+	cargo run --release --bin bench -- --model refcnn --epochs 1 --train-size 6400 --no-augment --test-size 2000
+
 clean:
 	rm -rf dist
