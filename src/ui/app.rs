@@ -69,6 +69,17 @@ fn location_search() -> String {
 
 type SharedBridge = Rc<RefCell<Option<WorkerBridge>>>;
 
+/// Shows a gallery and asks the worker for its images.
+fn open_gallery(bridge: &SharedBridge, dispatcher: &UseReducerDispatcher<State>, gallery: Gallery) {
+    send(
+        bridge,
+        &ToWorker::TestImages {
+            indices: gallery.indices.clone(),
+        },
+    );
+    dispatcher.dispatch(Action::OpenGallery(gallery));
+}
+
 fn send(bridge: &SharedBridge, message: &ToWorker) {
     if let Some(b) = bridge.borrow().as_ref() {
         b.send(message);
@@ -296,7 +307,7 @@ pub fn app() -> Html {
                 predicted,
                 GALLERY_LIMIT,
             );
-            let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| i.to_string());
+            let name = |i: usize| super::class_name(&names, i);
             let title = format!(
                 "{}: true {}, predicted {} ({} shown)",
                 model.name,
@@ -308,18 +319,17 @@ pub fn app() -> Html {
                 .iter()
                 .map(|_| format!("{} as {}", name(truth), name(predicted)))
                 .collect();
-            send(
+
+            open_gallery(
                 &bridge,
-                &ToWorker::TestImages {
-                    indices: indices.clone(),
+                &dispatcher,
+                Gallery {
+                    title,
+                    indices,
+                    captions,
+                    images: None,
                 },
             );
-            dispatcher.dispatch(Action::OpenGallery(Gallery {
-                title,
-                indices,
-                captions,
-                images: None,
-            }));
         })
     };
     let on_mistakes = {
@@ -331,12 +341,7 @@ pub fn app() -> Html {
         );
         Callback::from(move |_| {
             let Some(model) = &selected else { return };
-            let name = |i: u8| {
-                names
-                    .get(i as usize)
-                    .cloned()
-                    .unwrap_or_else(|| i.to_string())
-            };
+            let name = |i: u8| super::class_name(&names, i as usize);
             let indices: Vec<usize> = model.mistakes.iter().map(|m| m.index).collect();
             let captions = model
                 .mistakes
@@ -350,19 +355,18 @@ pub fn app() -> Html {
                     )
                 })
                 .collect();
-            send(
+
+            let title = format!("{}: the most confident mistakes", model.name);
+            open_gallery(
                 &bridge,
-                &ToWorker::TestImages {
-                    indices: indices.clone(),
+                &dispatcher,
+                Gallery {
+                    title,
+                    indices,
+                    captions,
+                    images: None,
                 },
             );
-            let title = format!("{}: the most confident mistakes", model.name);
-            dispatcher.dispatch(Action::OpenGallery(Gallery {
-                title,
-                indices,
-                captions,
-                images: None,
-            }));
         })
     };
     let on_explain = {

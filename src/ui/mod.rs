@@ -7,6 +7,14 @@ pub mod components;
 pub mod state;
 pub mod url;
 
+/// The name of class `index`, or its number when the dataset gave fewer names.
+pub fn class_name(names: &[String], index: usize) -> String {
+    names
+        .get(index)
+        .cloned()
+        .unwrap_or_else(|| index.to_string())
+}
+
 /// Starts the app in the page's `#app` element, with a panic hook that keeps the page readable.
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {

@@ -1,7 +1,6 @@
 //! The confusion matrix as a heat grid with counts (or row shares) in the cells.
 
-use wasm_bindgen::JsCast;
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use web_sys::HtmlCanvasElement;
 
 use super::palette;
 
@@ -50,12 +49,7 @@ pub fn draw(
     let side = canvas_side(n);
     canvas.set_width(side as u32);
     canvas.set_height(side as u32);
-    let ctx: CanvasRenderingContext2d = canvas
-        .get_context("2d")
-        .map_err(|e| format!("{e:?}"))?
-        .ok_or("the canvas has no 2D context")?
-        .dyn_into()
-        .map_err(|_| "the canvas context is not 2D")?;
+    let ctx = super::context_2d(canvas)?;
     let css = |c: (u8, u8, u8)| format!("rgb({},{},{})", c.0, c.1, c.2);
     ctx.set_fill_style_str(&css(palette::BACKGROUND));
     ctx.fill_rect(0.0, 0.0, side, side);

@@ -1,8 +1,5 @@
 //! Grad-CAM pictures: the image, its heatmap in a perceptual colour map, and the two blended.
 
-use wasm_bindgen::{Clamped, JsCast};
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
-
 /// Viridis (van der Walt and Smith, matplotlib, 2015) at five stops: perceptually uniform and readable with
 /// the common colour-vision deficiencies.
 const VIRIDIS: [(f32, f32, f32); 5] = [
@@ -66,29 +63,6 @@ pub fn overlay_rgba(
         let grey = image[i] as f32;
         heat.map(|c| (grey * (1.0 - a) + c as f32 * a).round() as u8)
     })
-}
-
-/// Draws RGBA pixels of `width x height` on a canvas, sizing it.
-pub fn put(
-    canvas: &HtmlCanvasElement,
-    rgba: &[u8],
-    width: usize,
-    height: usize,
-) -> Result<(), String> {
-    canvas.set_width(width as u32);
-    canvas.set_height(height as u32);
-    let context: CanvasRenderingContext2d = canvas
-        .get_context("2d")
-        .map_err(|e| format!("{e:?}"))?
-        .ok_or("the canvas has no 2D context")?
-        .dyn_into()
-        .map_err(|_| "the canvas context is not 2D")?;
-    let data =
-        ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width as u32, height as u32)
-            .map_err(|e| format!("{e:?}"))?;
-    context
-        .put_image_data(&data, 0.0, 0.0)
-        .map_err(|e| format!("{e:?}"))
 }
 
 #[cfg(test)]

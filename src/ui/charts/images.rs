@@ -1,7 +1,6 @@
 //! Grids of grey images drawn pixel-exact on a canvas (sample grid, mean images, an enlarged image).
 
-use wasm_bindgen::{Clamped, JsCast};
-use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+use web_sys::HtmlCanvasElement;
 
 use super::palette;
 
@@ -74,20 +73,7 @@ pub fn draw(
     layout: GridLayout,
 ) -> Result<(), String> {
     let (width, height, rgba) = grid_rgba(images, rows, cols, layout);
-    canvas.set_width(width as u32);
-    canvas.set_height(height as u32);
-    let context: CanvasRenderingContext2d = canvas
-        .get_context("2d")
-        .map_err(|e| format!("{e:?}"))?
-        .ok_or("the canvas has no 2D context")?
-        .dyn_into()
-        .map_err(|_| "the canvas context is not 2D")?;
-    let data =
-        ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width as u32, height as u32)
-            .map_err(|e| format!("{e:?}"))?;
-    context
-        .put_image_data(&data, 0.0, 0.0)
-        .map_err(|e| format!("{e:?}"))
+    super::put_rgba(canvas, &rgba, width, height)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub struct ConfusionViewProps {
 
 /// A text description of the matrix for screen readers: per class, the recall and the top confusion.
 pub fn describe(counts: &[Vec<u32>], names: &[String]) -> String {
-    let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| i.to_string());
+    let name = |i: usize| crate::ui::class_name(names, i);
     let parts: Vec<String> = counts
         .iter()
         .enumerate()
@@ -99,13 +99,7 @@ pub fn confusion_view(props: &ConfusionViewProps) -> Html {
             })
         })
     };
-    let name = |i: usize| {
-        props
-            .class_names
-            .get(i)
-            .cloned()
-            .unwrap_or_else(|| i.to_string())
-    };
+    let name = |i: usize| crate::ui::class_name(&props.class_names, i);
     let hover_text = match *hover {
         Some((t, p)) => {
             let row_sum: u32 = props.counts[t].iter().sum();

@@ -35,7 +35,7 @@ pub fn explain_view(props: &ExplainViewProps) -> Html {
             let (w, h) = (e.cols * SCALE, e.rows * SCALE);
             let draw = |node: &NodeRef, rgba: Vec<u8>| {
                 if let Some(canvas) = node.cast::<HtmlCanvasElement>()
-                    && let Err(err) = heatmap::put(&canvas, &rgba, w, h)
+                    && let Err(err) = crate::ui::charts::put_rgba(&canvas, &rgba, w, h)
                 {
                     web_sys::console::error_1(&format!("Grad-CAM: {err}").into());
                 }
@@ -54,13 +54,7 @@ pub fn explain_view(props: &ExplainViewProps) -> Html {
             );
         });
     }
-    let name = |i: usize| {
-        props
-            .class_names
-            .get(i)
-            .cloned()
-            .unwrap_or_else(|| i.to_string())
-    };
+    let name = |i: usize| crate::ui::class_name(&props.class_names, i);
     let on_class = {
         let on_class = props.on_class.clone();
         Callback::from(move |ev: Event| {

@@ -309,13 +309,7 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
     let r = &props.report;
     let last = r.epochs.last();
     let row = |label: &str, value: Html| html! { <tr><th scope="row">{ label.to_string() }</th><td>{ value }</td></tr> };
-    let name = |i: usize| {
-        props
-            .class_names
-            .get(i)
-            .cloned()
-            .unwrap_or_else(|| i.to_string())
-    };
+    let name = |i: usize| crate::ui::class_name(&props.class_names, i);
     html! {
         <div class="panel evaluation" data-testid="evaluation">
             <h2>{ format!("{} · {} · {}", r.name, r.backend, if r.end == crate::protocol::RunEnd::Stopped { "stopped early" } else { "complete" }) }</h2>
