@@ -83,30 +83,19 @@ pub async fn probe_step_ms(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ml::train::block_on;
 
     #[test]
     fn cpu_device_computes() {
         let device = cpu_device();
-        futures_lite_block_on(smoke_test(&device)).unwrap();
+        block_on(smoke_test(&device)).unwrap();
     }
 
     #[test]
     fn probe_measures_a_positive_step_time() {
         let origin = std::time::Instant::now();
         let now = move || origin.elapsed().as_secs_f64() * 1000.0;
-        let ms = futures_lite_block_on(probe_step_ms(&cpu_device(), 8, 2, &now)).unwrap();
+        let ms = block_on(probe_step_ms(&cpu_device(), 8, 2, &now)).unwrap();
         assert!(ms > 0.0 && ms < 10_000.0, "{ms}");
-    }
-
-    /// A minimal executor for a future that never waits on I/O (flex completes synchronously).
-    fn futures_lite_block_on<F: std::future::Future>(future: F) -> F::Output {
-        use std::task::{Context, Poll, Waker};
-        let mut future = std::pin::pin!(future);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-                return out;
-            }
-        }
     }
 }

@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
 use super::nn::Network;
-use super::train::TrainError;
+use super::train::{TrainError, device_error};
 
 /// A Grad-CAM result.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,10 +25,6 @@ pub struct GradCam {
     pub coarse_cols: usize,
     /// The heatmap upsampled bilinearly to the image's size.
     pub heatmap: Vec<f32>,
-}
-
-fn device_error(e: impl std::fmt::Debug) -> TrainError {
-    TrainError::Device(format!("{e:?}"))
 }
 
 /// The gradient of the class score with respect to the feature map, and the feature map, for one image.

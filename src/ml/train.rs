@@ -179,7 +179,8 @@ pub enum TrainError {
     Device(String),
 }
 
-fn device_error(e: impl std::fmt::Debug) -> TrainError {
+/// A backend failure (failed readback, lost device) as a training error.
+pub(crate) fn device_error(e: impl std::fmt::Debug) -> TrainError {
     TrainError::Device(format!("{e:?}"))
 }
 

@@ -118,10 +118,7 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
         );
     }
     // Auto: measure instead of assuming. A software WebGPU (no GPU in the machine) loses to the CPU.
-    let now = || {
-        let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-        scope.performance().map(|p| p.now()).unwrap_or_default()
-    };
+    let now = super::jobs::now_ms;
     let cpu_device = backend::cpu_device();
     let gpu_ms = backend::probe_step_ms(&device, PROBE_BATCH, PROBE_STEPS, &now).await;
     let cpu_ms = backend::probe_step_ms(&cpu_device, PROBE_BATCH, PROBE_STEPS, &now).await;

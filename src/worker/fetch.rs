@@ -11,9 +11,12 @@ use crate::protocol::FileProgress;
 /// Report progress at most every this many bytes, to keep the message rate low.
 const PROGRESS_STEP: u64 = 512 * 1024;
 
-fn describe(value: &JsValue) -> String {
+/// A JavaScript error or value as text for a message: a DOMException's name and message, a string, or JSON.
+pub(super) fn describe(value: &JsValue) -> String {
     value
-        .as_string()
+        .dyn_ref::<web_sys::DomException>()
+        .map(|e| format!("{}: {}", e.name(), e.message()))
+        .or_else(|| value.as_string())
         .or_else(|| {
             js_sys::JSON::stringify(value)
                 .ok()

@@ -48,7 +48,8 @@ pub fn request_stop() {
     STOP.with(|s| s.set(true));
 }
 
-fn now_ms() -> f64 {
+/// Milliseconds on the worker's monotonic clock.
+pub(super) fn now_ms() -> f64 {
     let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
     scope.performance().map(|p| p.now()).unwrap_or_default()
 }

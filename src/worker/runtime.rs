@@ -6,7 +6,7 @@ use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-use super::jobs::{self, JOBS};
+use super::jobs::{self, JOBS, now_ms};
 use super::{backend, fetch, summary};
 use crate::data::DataError;
 use crate::data::dataset::{Dataset, FileNames, Part, RawFiles};
@@ -153,10 +153,6 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             }),
         },
     }
-}
-
-fn now_ms() -> f64 {
-    scope().performance().map(|p| p.now()).unwrap_or_default()
 }
 
 /// Downloads or reads the four files, parses them and posts the summary. Returns the dataset.

@@ -4,6 +4,8 @@
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
+
+use super::fetch::describe;
 use web_sys::{
     IdbDatabase, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode,
     WorkerGlobalScope,
@@ -17,14 +19,6 @@ const MODELS: &str = "models";
 pub struct StoredModel {
     pub report_json: String,
     pub weights: Vec<u8>,
-}
-
-fn describe(value: &JsValue) -> String {
-    value
-        .dyn_ref::<web_sys::DomException>()
-        .map(|e| format!("{}: {}", e.name(), e.message()))
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| format!("{value:?}"))
 }
 
 /// True when an error message is the browser saying the storage quota is used up.
