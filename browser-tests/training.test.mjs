@@ -74,7 +74,9 @@ test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it surv
 
 test('WebGPU backend (SwiftShader): a short run trains and evaluates on the GPU path', async () => {
   // SwiftShader runs WebGPU in software at a few samples per second: a tiny run proves the path works.
-  const url = `${server.url}?tab=train&model=refcnn&epochs=1&train_size=640&test_size=200&val=1&batch=64&lr=0.002&backend=webgpu&autorun=1`;
+  // Without augmentation, batch 32 and lr 0.002, 640 images reach 0.63-0.75 natively over 5 seeds; with
+  // augmentation and batch 64 they varied from 0.25 to 0.58, which made this test flaky.
+  const url = `${server.url}?tab=train&model=refcnn&epochs=1&train_size=640&test_size=200&val=1&batch=32&lr=0.002&augment=0&backend=webgpu&autorun=1`;
   const { page, errors } = await openPage(browser, url);
   assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
   await page.waitForFunction(() => /WebGPU/.test(document.querySelector('[data-testid="backend-name"]').textContent), null, { timeout: 120_000 });
