@@ -6,11 +6,14 @@ use std::path::Path;
 
 use burn::tensor::Device;
 
-use crate::data::augment::Augmentation;
 use crate::data::dataset::{Dataset, FileNames, Part, RawFiles};
 use crate::data::source::FASHION_CLASSES;
-use crate::ml::nn::Architecture;
-use crate::ml::train::{self, NativeHost, Schedule, TrainConfig};
+use crate::ml::classical::fit::{FitOutcome, FitSpec, fit};
+use crate::ml::classical::forest::{BinnedData, grow_forest_parallel};
+use crate::ml::model::Trained;
+use crate::ml::train::{self, NativeHost};
+use crate::protocol::TrainSettings;
+use crate::worker::report::fit_spec;
 
 /// Loads Fashion-MNIST from a folder holding the four .gz files.
 pub fn load_fashion(
@@ -45,13 +48,28 @@ fn get<T: std::str::FromStr>(
     }
 }
 
-/// Runs one benchmark; returns its JSON line.
+/// Runs one benchmark; returns its JSON line. Model settings use the URL's keys (`--trees 50`,
+/// `--train-size 2000`, `--no-augment`); `--parallel` grows a forest's trees on every core.
 pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     let model = options.get("model").map(String::as_str).unwrap_or("cnn");
-    let architecture =
-        Architecture::parse(model).ok_or_else(|| format!("unknown --model {model}"))?;
+    let mut settings = TrainSettings::for_model(model);
+    if settings.model != model || crate::protocol::model_label(model).is_none() {
+        return Err(format!("unknown --model {model}"));
+    }
     let val_percent: f64 = get(options, "val", 10.0)?;
     let seed: u64 = get(options, "seed", 42)?;
+    settings.seed = seed;
+    for (key, value) in options {
+        let key = key.replace('-', "_");
+        let known = match key.as_str() {
+            "model" | "val" | "seed" | "data" | "backend" | "steps" | "parallel" => true,
+            "no_augment" => settings.set("augment", "0"),
+            _ => settings.set(&key, value),
+        };
+        if !known {
+            return Err(format!("unknown option --{key}"));
+        }
+    }
     let data = options
         .get("data")
         .cloned()
@@ -63,43 +81,48 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         "wgpu" | "gpu" => train::block_on(crate::ml::backend::webgpu_device())?,
         other => return Err(format!("unknown --backend {other}")),
     };
-    let config = TrainConfig {
-        architecture,
-        epochs: get(options, "epochs", 1)?,
-        batch_size: get(options, "batch", 64)?,
-        learning_rate: get(options, "lr", 1e-3)?,
-        weight_decay: get(options, "wd", 0.0)?,
-        schedule: match options
-            .get("schedule")
-            .map(String::as_str)
-            .unwrap_or("cosine")
-        {
-            "constant" => Schedule::Constant,
-            "step" => Schedule::Step {
-                every: get(options, "step-every", 5)?,
-                gamma: 0.5,
-            },
-            _ => Schedule::Cosine,
-        },
-        train_size: options
-            .get("train-size")
-            .map(|v| v.parse().map_err(|_| format!("--train-size {v}")))
-            .transpose()?,
-        augmentation: if options.contains_key("no-augment") {
-            None
-        } else {
-            Some(Augmentation::default())
-        },
-        seed,
-    };
+    let spec = fit_spec(&settings)?;
     let mut host = NativeHost {
         verbose: true,
         stop_after_batches: options.get("steps").and_then(|s| s.parse().ok()),
         ..Default::default()
     };
-    let outcome = train::block_on(train::train(&config, &dataset, &device, &mut host))
-        .map_err(|e| e.to_string())?;
-    let test_size: Option<usize> = options.get("test-size").and_then(|s| s.parse().ok());
+    let wall = std::time::Instant::now();
+    let outcome = match (&spec, options.contains_key("parallel")) {
+        (FitSpec::Forest { params, .. }, true) => {
+            let features = dataset.rows() * dataset.cols();
+            let params = params.check(features).map_err(|e| e.to_string())?;
+            let positions = train::training_positions(&dataset, settings.train_size, seed);
+            let mut pixels = Vec::with_capacity(positions.len() * features);
+            let mut labels = Vec::with_capacity(positions.len());
+            for &p in &positions {
+                let (image, label) = dataset.item(Part::Train, p);
+                pixels.extend_from_slice(image);
+                labels.push(label);
+            }
+            let data = BinnedData::new(
+                &pixels,
+                &labels,
+                features,
+                dataset.classes(),
+                params.params.bins,
+            );
+            let forest = grow_forest_parallel(&data, &params);
+            FitOutcome {
+                model: Trained::Forest(forest),
+                epochs: Vec::new(),
+                stopped: false,
+                train_seconds: wall.elapsed().as_secs_f64(),
+                samples_seen: positions.len() * params.params.trees,
+                best_epoch: 1,
+            }
+        }
+        _ => {
+            train::block_on(fit(&spec, &dataset, &device, &mut host)).map_err(|e| e.to_string())?
+        }
+    };
+    let fit_wall_seconds = wall.elapsed().as_secs_f64();
+    let test_size: Option<usize> = settings.test_size;
     let evaluation = train::block_on(train::evaluate(
         &outcome.model,
         &dataset,
@@ -110,20 +133,27 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     ))
     .map_err(|e| e.to_string())?;
     let confusion = evaluation.confusion(dataset.classes());
+    let changed: serde_json::Map<String, serde_json::Value> = settings
+        .changed()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into()))
+        .collect();
     let line = serde_json::json!({
-        "model": architecture.key(),
+        "model": spec.key(),
+        "settings": changed,
         "backend": backend,
+        "parallel": options.contains_key("parallel"),
         "epochs_run": outcome.epochs.len(),
         "best_epoch": outcome.best_epoch,
-        "train_images": train::training_positions(&dataset, config.train_size, seed).len(),
-        "batch": config.batch_size,
+        "train_images": train::training_positions(&dataset, settings.train_size, seed).len(),
         "train_seconds": (outcome.train_seconds * 10.0).round() / 10.0,
+        "fit_wall_seconds": (fit_wall_seconds * 10.0).round() / 10.0,
         "samples_per_second": (outcome.samples_seen as f64 / outcome.train_seconds.max(1e-9)).round(),
         "test_accuracy": evaluation.accuracy,
         "test_macro_f1": confusion.macro_f1(),
         "test_images": evaluation.truth.len(),
         "inference_images_per_second": (evaluation.truth.len() as f64 / evaluation.seconds.max(1e-9)).round(),
-        "parameters": burn::module::Module::num_params(&outcome.model),
+        "parameters": outcome.model.parameters(),
     });
     Ok(line.to_string())
 }

@@ -59,27 +59,40 @@ pub struct LoadDataset {
     pub split_seed: u64,
 }
 
-/// The networks the worker trains: (`?model=` key, name shown). The worker's architectures use the same keys
+/// Every model the worker fits: (`?model=` key, name shown). The worker's models use the same keys
 /// (checked by a test in `worker::report`).
-pub const NETWORK_MODELS: [(&str, &str); 3] = [
+pub const MODELS: [(&str, &str); 8] = [
     ("cnn", "CNN"),
     ("resnet", "ResNet"),
     ("refcnn", "Reference CNN"),
+    ("mlp", "MLP"),
+    ("logreg", "Logistic regression"),
+    ("svm", "SVM"),
+    ("forest", "Random forest"),
+    ("knn", "KNN"),
 ];
 
-/// The name of a network model key, if it is one.
-pub fn network_label(key: &str) -> Option<&'static str> {
+/// The models with convolutions, which Grad-CAM explains.
+pub const CONVOLUTIONAL_MODELS: [&str; 3] = ["cnn", "resnet", "refcnn"];
+
+/// The models trained by the mini-batch loop (epochs, batch size, learning rate apply).
+pub const GRADIENT_MODELS: [&str; 6] = ["cnn", "resnet", "refcnn", "mlp", "logreg", "svm"];
+
+/// The name of a model key, if it is one.
+pub fn model_label(key: &str) -> Option<&'static str> {
     let key = key.trim().to_ascii_lowercase();
-    NETWORK_MODELS
+    MODELS
         .iter()
         .find(|(k, _)| *k == key)
         .map(|(_, label)| *label)
 }
 
-/// Settings of a training run, as the page and the URL carry them.
+/// Settings of a training run, as the page and the URL carry them. Each model reads the fields that
+/// apply to it; fields missing from older saved reports take their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TrainSettings {
-    /// `cnn`, `resnet` or `refcnn`.
+    /// One of [`MODELS`]' keys.
     pub model: String,
     pub epochs: usize,
     pub batch_size: usize,
@@ -93,6 +106,32 @@ pub struct TrainSettings {
     pub test_size: Option<usize>,
     pub augment: bool,
     pub seed: u64,
+    /// MLP: hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// MLP: dropout probability.
+    pub dropout: f64,
+    /// SVM: `rbf` (random Fourier features) or `linear`.
+    pub kernel: String,
+    /// SVM: number of random features.
+    pub rff_features: usize,
+    /// SVM: RBF kernel width.
+    pub gamma: f64,
+    /// Forest: trees.
+    pub trees: usize,
+    /// Forest: maximum depth.
+    pub max_depth: usize,
+    /// Forest: histogram bins over 0..=255.
+    pub bins: usize,
+    /// Forest: features drawn per split (0: square root of the pixel count).
+    pub features_per_split: usize,
+    /// Forest: bootstrap samples.
+    pub bootstrap: bool,
+    /// KNN: neighbours.
+    pub k: usize,
+    /// KNN: `distance` or `uniform`.
+    pub knn_weights: String,
+    /// Hybrid: the id of a trained network whose penultimate activations replace the pixels.
+    pub features_from: Option<String>,
 }
 
 impl Default for TrainSettings {
@@ -108,7 +147,220 @@ impl Default for TrainSettings {
             test_size: None,
             augment: true,
             seed: 42,
+            hidden: vec![512, 256],
+            dropout: 0.2,
+            kernel: "rbf".into(),
+            rff_features: 4096,
+            gamma: 0.01,
+            trees: 100,
+            max_depth: 24,
+            bins: 32,
+            features_per_split: 0,
+            bootstrap: true,
+            k: 5,
+            knn_weights: "distance".into(),
+            features_from: None,
         }
+    }
+}
+
+impl TrainSettings {
+    /// The defaults of a model: the networks learn with augmentation; the flat models train longer on
+    /// bigger batches without it, with a little L2.
+    pub fn for_model(model: &str) -> Self {
+        let base = Self {
+            model: model.to_string(),
+            ..Self::default()
+        };
+        match model {
+            "mlp" => Self {
+                epochs: 15,
+                batch_size: 128,
+                augment: false,
+                ..base
+            },
+            "logreg" | "svm" => Self {
+                epochs: 10,
+                batch_size: 128,
+                weight_decay: 1e-4,
+                augment: false,
+                ..base
+            },
+            "forest" | "knn" => Self {
+                augment: false,
+                ..base
+            },
+            _ => base,
+        }
+    }
+
+    /// Switches to another model with its defaults, keeping the data choices (sizes, seed, features).
+    pub fn with_model(&self, model: &str) -> Self {
+        Self {
+            train_size: self.train_size,
+            test_size: self.test_size,
+            seed: self.seed,
+            features_from: self.features_from.clone(),
+            ..Self::for_model(model)
+        }
+    }
+
+    /// Sets one field from its URL key (`epochs`, `lr`, `trees`, ... see README) and text. Returns false
+    /// when the key is not a setting. A value that does not parse or is out of range keeps the old one;
+    /// `model` switches to that model's defaults. The same rules serve the URL, the form and the bench.
+    pub fn set(&mut self, key: &str, value: &str) -> bool {
+        let v = value.trim();
+        fn within<T: std::str::FromStr + PartialOrd>(v: &str, low: T, high: T) -> Option<T> {
+            v.parse::<T>().ok().filter(|x| *x >= low && *x <= high)
+        }
+        let flag = |old: bool| match v.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => true,
+            "0" | "false" | "no" | "off" => false,
+            _ => old,
+        };
+        match key {
+            "model" => {
+                let v = v.to_ascii_lowercase();
+                if model_label(&v).is_some() && v != self.model {
+                    *self = self.with_model(&v);
+                }
+            }
+            "epochs" => self.epochs = within(v, 1, 1000).unwrap_or(self.epochs),
+            "batch" => self.batch_size = within(v, 1, 4096).unwrap_or(self.batch_size),
+            "lr" => {
+                self.learning_rate =
+                    within(v, f64::MIN_POSITIVE, 9.999).unwrap_or(self.learning_rate)
+            }
+            "wd" => self.weight_decay = within(v, 0.0, 0.999).unwrap_or(self.weight_decay),
+            "schedule" => {
+                if ["cosine", "step", "constant"].contains(&v) {
+                    self.schedule = v.into()
+                }
+            }
+            "train_size" => self.train_size = within(v, 1, usize::MAX),
+            "test_size" => self.test_size = within(v, 1, usize::MAX),
+            "augment" => self.augment = flag(self.augment),
+            "seed" => self.seed = v.parse().unwrap_or(self.seed),
+            "hidden" => {
+                let widths: Option<Vec<usize>> = v
+                    .split([',', ' '])
+                    .filter(|w| !w.is_empty())
+                    .map(|w| within(w, 1, 8192))
+                    .collect();
+                if let Some(widths) = widths.filter(|w| (1..=8).contains(&w.len())) {
+                    self.hidden = widths;
+                }
+            }
+            "dropout" => self.dropout = within(v, 0.0, 0.9).unwrap_or(self.dropout),
+            "kernel" => {
+                if ["rbf", "linear"].contains(&v) {
+                    self.kernel = v.into()
+                }
+            }
+            "rff" => self.rff_features = within(v, 1, 32_768).unwrap_or(self.rff_features),
+            "gamma" => self.gamma = within(v, 1e-9, 100.0).unwrap_or(self.gamma),
+            "trees" => self.trees = within(v, 1, 2000).unwrap_or(self.trees),
+            "depth" => self.max_depth = within(v, 1, 64).unwrap_or(self.max_depth),
+            "bins" => self.bins = within(v, 2, 256).unwrap_or(self.bins),
+            "mtry" => {
+                self.features_per_split = within(v, 0, 1 << 20).unwrap_or(self.features_per_split)
+            }
+            "bootstrap" => self.bootstrap = flag(self.bootstrap),
+            "k" => self.k = within(v, 1, 100).unwrap_or(self.k),
+            "weights" => {
+                if ["distance", "uniform"].contains(&v) {
+                    self.knn_weights = v.into()
+                }
+            }
+            "features_from" => self.features_from = Some(v.to_string()).filter(|v| !v.is_empty()),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The settings that differ from the model's defaults, as (URL key, value) pairs; the seed is left to
+    /// the caller (the URL shares it with the split).
+    pub fn changed(&self) -> Vec<(&'static str, String)> {
+        let d = Self::for_model(&self.model);
+        let mut out = vec![("model", self.model.clone())];
+        let mut push = |key: &'static str, differs: bool, value: String| {
+            if differs {
+                out.push((key, value));
+            }
+        };
+        push("epochs", self.epochs != d.epochs, self.epochs.to_string());
+        push(
+            "batch",
+            self.batch_size != d.batch_size,
+            self.batch_size.to_string(),
+        );
+        push(
+            "lr",
+            self.learning_rate != d.learning_rate,
+            self.learning_rate.to_string(),
+        );
+        push(
+            "wd",
+            self.weight_decay != d.weight_decay,
+            self.weight_decay.to_string(),
+        );
+        push(
+            "schedule",
+            self.schedule != d.schedule,
+            self.schedule.clone(),
+        );
+        let size = |s: Option<usize>| s.map(|v| v.to_string()).unwrap_or_default();
+        push(
+            "train_size",
+            self.train_size.is_some(),
+            size(self.train_size),
+        );
+        push("test_size", self.test_size.is_some(), size(self.test_size));
+        let flag = |b: bool| if b { "1".to_string() } else { "0".to_string() };
+        push("augment", self.augment != d.augment, flag(self.augment));
+        let widths: Vec<String> = self.hidden.iter().map(|w| w.to_string()).collect();
+        push("hidden", self.hidden != d.hidden, widths.join(","));
+        push(
+            "dropout",
+            self.dropout != d.dropout,
+            self.dropout.to_string(),
+        );
+        push("kernel", self.kernel != d.kernel, self.kernel.clone());
+        push(
+            "rff",
+            self.rff_features != d.rff_features,
+            self.rff_features.to_string(),
+        );
+        push("gamma", self.gamma != d.gamma, self.gamma.to_string());
+        push("trees", self.trees != d.trees, self.trees.to_string());
+        push(
+            "depth",
+            self.max_depth != d.max_depth,
+            self.max_depth.to_string(),
+        );
+        push("bins", self.bins != d.bins, self.bins.to_string());
+        push(
+            "mtry",
+            self.features_per_split != d.features_per_split,
+            self.features_per_split.to_string(),
+        );
+        push(
+            "bootstrap",
+            self.bootstrap != d.bootstrap,
+            flag(self.bootstrap),
+        );
+        push("k", self.k != d.k, self.k.to_string());
+        push(
+            "weights",
+            self.knn_weights != d.knn_weights,
+            self.knn_weights.clone(),
+        );
+        push(
+            "features_from",
+            self.features_from.is_some(),
+            self.features_from.clone().unwrap_or_default(),
+        );
+        out
     }
 }
 
@@ -428,6 +680,60 @@ mod tests {
         });
         assert_eq!(decode::<FromWorker>(&encode(&back)).unwrap(), back);
         assert!(decode::<ToWorker>("{\"Nope\":1}").is_err());
+    }
+
+    #[test]
+    fn settings_parse_from_keys_and_roundtrip() {
+        let mut s = TrainSettings::default();
+        assert!(s.set("model", "forest"));
+        assert_eq!(s, TrainSettings::for_model("forest"));
+        for (k, v) in [
+            ("trees", "20"),
+            ("depth", "12"),
+            ("bootstrap", "0"),
+            ("train_size", "500"),
+        ] {
+            assert!(s.set(k, v));
+        }
+        assert_eq!(
+            (s.trees, s.max_depth, s.bootstrap, s.train_size),
+            (20, 12, false, Some(500))
+        );
+        // Bad values keep the old ones; unknown keys say so.
+        for (k, v) in [
+            ("trees", "0"),
+            ("depth", "x"),
+            ("hidden", "10,0"),
+            ("lr", "-1"),
+            ("kernel", "poly"),
+        ] {
+            assert!(s.set(k, v));
+        }
+        assert_eq!((s.trees, s.max_depth), (20, 12));
+        assert_eq!(s.hidden, TrainSettings::default().hidden);
+        assert!(!s.set("colour", "red"));
+        let mut back = TrainSettings::default();
+        for (k, v) in s.changed() {
+            assert!(back.set(k, &v));
+        }
+        back.seed = s.seed;
+        assert_eq!(back, s);
+        // Switching model keeps the data choices and takes the model's defaults.
+        let mlp = s.with_model("mlp");
+        assert_eq!(
+            (mlp.train_size, mlp.epochs, mlp.augment),
+            (Some(500), 15, false)
+        );
+        let mut h = TrainSettings::for_model("mlp");
+        assert!(h.set("hidden", "128, 64"));
+        assert_eq!(h.hidden, vec![128, 64]);
+    }
+
+    #[test]
+    fn older_saved_settings_still_decode() {
+        let old = r#"{"model":"cnn","epochs":3,"batch_size":64,"learning_rate":0.001,"weight_decay":0.0,"schedule":"cosine","train_size":null,"test_size":null,"augment":true,"seed":1}"#;
+        let s: TrainSettings = serde_json::from_str(old).unwrap();
+        assert_eq!((s.epochs, s.trees, s.k), (3, 100, 5));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! `static/data/` and prints one JSON line of figures.
 //!
 //! `cargo run --release --bin bench -- --model cnn --epochs 15 [--train-size N] [--val PERCENT]
-//!  [--batch 64] [--lr 0.001] [--no-augment] [--backend cpu|wgpu] [--steps N]`
+//!  [--batch 64] [--lr 0.001] [--no-augment] [--backend cpu|wgpu] [--steps N]`; any model (`logreg`,
+//!  `svm`, `forest`, `knn`, `mlp`, ...) with the URL's keys for its settings (`--trees 100 --parallel`).
 
 use std::collections::HashMap;
 

@@ -51,10 +51,10 @@ pub async fn probe_step_ms(
     use burn::optim::{AdamConfig, GradientsParams};
     use burn::tensor::{Int, Tensor, TensorData};
 
-    use super::nn::Architecture;
+    use super::nn::{Architecture, ModelOptions};
 
     let device = device.clone().autodiff();
-    let mut model = Architecture::RefCnn.init(10, &device);
+    let mut model = Architecture::RefCnn.init(10, &ModelOptions::default(), &device);
     let mut optimizer = AdamConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&device);
     let images: Vec<f32> = (0..batch * 784)

@@ -179,7 +179,9 @@ mod tests {
         let device = Device::flex();
         // The ResNet's head (average pooling, then a dense layer) is smooth, so central differences are exact
         // up to rounding; a max-pooling head would switch its maximum under the perturbation.
-        let model = Architecture::ResNet.init(3, &device).valid();
+        let model = Architecture::ResNet
+            .init(3, &crate::ml::nn::ModelOptions::default(), &device)
+            .valid();
         let image: Vec<f32> = (0..784)
             .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
             .collect();

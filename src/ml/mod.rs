@@ -2,8 +2,10 @@
 //! WebGPU or the CPU.
 
 pub mod backend;
+pub mod classical;
 pub mod gradcam;
 pub mod metrics;
+pub mod model;
 pub mod nn;
 pub mod store;
 pub mod train;

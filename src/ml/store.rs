@@ -12,12 +12,14 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 
-use super::nn::{Architecture, Network};
+use super::nn::{Architecture, ModelOptions, Network};
 
 /// Metadata key naming the architecture.
 pub const META_ARCHITECTURE: &str = "atelier.architecture";
 /// Metadata key with the number of classes.
 pub const META_CLASSES: &str = "atelier.classes";
+/// Metadata key with the model's shape options (JSON), for the MLP and the SVM.
+pub const META_OPTIONS: &str = "atelier.options";
 /// Metadata key with the format version.
 pub const META_FORMAT: &str = "atelier.format";
 const FORMAT_VERSION: &str = "1";
@@ -100,10 +102,12 @@ pub async fn parameters(
     Ok(out)
 }
 
-/// The model as a burnpack record with Atelier's metadata (architecture, classes, and `extra`).
+/// The model as a burnpack record with Atelier's metadata (architecture, classes, shape options, and
+/// `extra`).
 pub async fn to_burnpack(
     model: &Network,
     classes: usize,
+    options: &ModelOptions,
     extra: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, StoreError> {
     let tensors = parameters(model)
@@ -117,7 +121,11 @@ pub async fn to_burnpack(
     let mut writer = burn_pack::Writer::new(tensors)
         .with_metadata(META_FORMAT, FORMAT_VERSION)
         .with_metadata(META_ARCHITECTURE, model.architecture().key())
-        .with_metadata(META_CLASSES, &classes.to_string());
+        .with_metadata(META_CLASSES, &classes.to_string())
+        .with_metadata(
+            META_OPTIONS,
+            &serde_json::to_string(options).expect("options are plain data"),
+        );
     for (key, value) in extra {
         writer = writer.with_metadata(key, value);
     }
@@ -131,6 +139,7 @@ pub async fn to_burnpack(
 pub struct LoadedModel {
     pub model: Network,
     pub classes: usize,
+    pub options: ModelOptions,
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -150,10 +159,16 @@ pub fn from_burnpack(bytes: &[u8], device: &Device) -> Result<LoadedModel, Store
         .and_then(|c| c.parse::<usize>().ok())
         .filter(|&c| (1..=256).contains(&c))
         .ok_or_else(|| StoreError::NotAModel("no valid class count in its metadata".into()))?;
+    let options: ModelOptions = match metadata.get(META_OPTIONS) {
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| StoreError::NotAModel(format!("its shape options are unreadable: {e}")))?,
+        None => ModelOptions::default(),
+    };
+    options.check().map_err(StoreError::NotAModel)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|e| StoreError::NotAModel(e.to_string()))?;
     let model = architecture
-        .init(classes, device)
+        .init(classes, &options, device)
         .try_load_record(record)
         .map_err(|e| StoreError::Mismatch {
             architecture: architecture.label().into(),
@@ -162,6 +177,7 @@ pub fn from_burnpack(bytes: &[u8], device: &Device) -> Result<LoadedModel, Store
     Ok(LoadedModel {
         model,
         classes,
+        options,
         metadata,
     })
 }
@@ -242,13 +258,20 @@ mod tests {
     #[test]
     fn burnpack_roundtrip_gives_identical_predictions_for_every_network() {
         let device = Device::flex();
+        // Shapes other than the defaults: loading must rebuild them from the file.
+        let options = ModelOptions {
+            hidden: vec![32, 16],
+            rff_features: 64,
+            ..ModelOptions::default()
+        };
         for architecture in Architecture::ALL {
-            let model = architecture.init(10, &device).valid();
+            let model = architecture.init(10, &options, &device).valid();
             let mut extra = BTreeMap::new();
             extra.insert("atelier.note".to_string(), "hello".to_string());
-            let bytes = block_on(to_burnpack(&model, 10, &extra)).unwrap();
+            let bytes = block_on(to_burnpack(&model, 10, &options, &extra)).unwrap();
             let loaded = from_burnpack(&bytes, &device).unwrap();
             assert_eq!(loaded.classes, 10);
+            assert_eq!(loaded.options, options);
             assert_eq!(
                 loaded.metadata.get("atelier.note").map(String::as_str),
                 Some("hello")
@@ -266,23 +289,24 @@ mod tests {
     #[test]
     fn mismatched_and_damaged_files_fail_with_typed_errors() {
         let device = Device::flex();
-        let resnet = Architecture::ResNet.init(10, &device);
+        let resnet = Architecture::ResNet.init(10, &ModelOptions::default(), &device);
+        let o = ModelOptions::default();
         // A ResNet's weights labelled as a CNN: the shapes do not fit.
         let mut lie = BTreeMap::new();
         lie.insert(META_ARCHITECTURE.to_string(), "cnn".to_string());
-        let bytes = block_on(to_burnpack(&resnet, 10, &lie)).unwrap();
+        let bytes = block_on(to_burnpack(&resnet, 10, &o, &lie)).unwrap();
         assert!(matches!(
             from_burnpack(&bytes, &device),
             Err(StoreError::Mismatch { .. })
         ));
-        let honest = block_on(to_burnpack(&resnet, 10, &BTreeMap::new())).unwrap();
+        let honest = block_on(to_burnpack(&resnet, 10, &o, &BTreeMap::new())).unwrap();
         assert!(matches!(
             expect_architecture(&honest, Architecture::Cnn),
             Err(StoreError::Mismatch { .. })
         ));
         let mut unknown = BTreeMap::new();
         unknown.insert(META_ARCHITECTURE.to_string(), "transformer".to_string());
-        let bytes = block_on(to_burnpack(&resnet, 10, &unknown)).unwrap();
+        let bytes = block_on(to_burnpack(&resnet, 10, &o, &unknown)).unwrap();
         assert!(matches!(
             from_burnpack(&bytes, &device),
             Err(StoreError::UnknownArchitecture { .. })
@@ -298,7 +322,7 @@ mod tests {
     #[test]
     fn safetensors_layout_is_valid() {
         let device = Device::flex();
-        let model = Architecture::RefCnn.init(10, &device);
+        let model = Architecture::RefCnn.init(10, &ModelOptions::default(), &device);
         let bytes = block_on(to_safetensors(&model, &BTreeMap::new())).unwrap();
         let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
         assert_eq!(header_len % 8, 0);

@@ -13,8 +13,10 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 
+use super::classical::svm::hinge_loss;
 use super::metrics::{ConfusionMatrix, argmax_rows};
-use super::nn::{Architecture, Network};
+use super::model::Classifier;
+use super::nn::{Architecture, ModelOptions, Network};
 use crate::data::augment::Augmentation;
 use crate::data::dataset::{Batch, Dataset, Part};
 use crate::data::rng::SplitMix64;
@@ -50,6 +52,8 @@ impl Schedule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
     pub architecture: Architecture,
+    /// Shapes of the MLP and the SVM (`inputs` is set from the dataset).
+    pub options: ModelOptions,
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
@@ -65,6 +69,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             architecture: Architecture::Cnn,
+            options: ModelOptions::default(),
             epochs: 10,
             batch_size: 64,
             learning_rate: 1e-3,
@@ -107,7 +112,7 @@ impl TrainConfig {
         if self.train_size == Some(0) {
             return Err("the training-set size must be at least 1".into());
         }
-        Ok(())
+        self.options.check()
     }
 }
 
@@ -217,7 +222,13 @@ pub async fn train(
 ) -> Result<TrainOutcome, TrainError> {
     config.check().map_err(TrainError::Config)?;
     let train_device = device.clone().autodiff();
-    let mut model = config.architecture.init(dataset.classes(), &train_device);
+    let options = ModelOptions {
+        inputs: dataset.rows() * dataset.cols(),
+        ..config.options.clone()
+    };
+    let mut model = config
+        .architecture
+        .init(dataset.classes(), &options, &train_device);
     let mut optimizer = AdamConfig::new()
         .with_weight_decay(
             (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
@@ -253,7 +264,10 @@ pub async fn train(
             let images = images_tensor(&batch, &train_device);
             let targets = labels_tensor(&batch, &train_device);
             let logits = model.forward(images);
-            let loss = loss_fn.forward(logits.clone(), targets.clone());
+            let loss = match &model {
+                Network::Svm(_) => hinge_loss(logits.clone(), targets.clone()),
+                _ => loss_fn.forward(logits.clone(), targets.clone()),
+            };
             let correct = logits
                 .detach()
                 .argmax(1)
@@ -369,20 +383,15 @@ pub async fn predict_probabilities(
         .map_err(device_error)
 }
 
-/// Runs `model` (an inference model, from `valid()`) over the first `limit` items of a part.
+/// Runs a model (for networks an inference model, from `valid()`) over the first `limit` items of a part.
 pub async fn evaluate(
-    model: &Network,
+    model: &impl Classifier,
     dataset: &Dataset,
     part: Part,
     limit: Option<usize>,
     batch_size: usize,
     host: &impl TrainHost,
 ) -> Result<Evaluation, TrainError> {
-    let device = model
-        .devices()
-        .first()
-        .cloned()
-        .ok_or_else(|| TrainError::Device("the model has no device".into()))?;
     let n = limit.map_or(dataset.len(part), |l| l.min(dataset.len(part)));
     let classes = dataset.classes();
     let mut eval = Evaluation {
@@ -398,7 +407,7 @@ pub async fn evaluate(
     for chunk in positions.chunks(batch_size.max(1)) {
         let start = host.now_ms();
         let batch = dataset.batch(part, chunk);
-        let probabilities = predict_probabilities(model, &batch, &device).await?;
+        let probabilities = model.probabilities(&batch).await?;
         eval.seconds += (host.now_ms() - start) / 1000.0;
         let predicted = argmax_rows(&probabilities, classes);
         for (i, (&label, &guess)) in batch.labels.iter().zip(&predicted).enumerate() {

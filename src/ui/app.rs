@@ -7,6 +7,7 @@ use wasm_bindgen::JsValue;
 use yew::prelude::*;
 
 use super::bridge::{WorkerBridge, download_bytes};
+use super::components::compare_tab::CompareTab;
 use super::components::data_tab::DataTab;
 use super::components::dataset_picker::{DatasetPicker, PickedDataset};
 use super::components::download_progress::DownloadProgress;
@@ -21,7 +22,8 @@ use super::url::{Params, Tab};
 use crate::data::dataset::Part;
 use crate::data::source::DataSource;
 use crate::protocol::{
-    BackendPreference, DatasetOrigin, FromWorker, LoadDataset, ModelReport, ToWorker,
+    BackendPreference, CONVOLUTIONAL_MODELS, DatasetOrigin, FromWorker, LoadDataset, ModelReport,
+    ToWorker,
 };
 
 /// Images shown at most in a confusion-cell gallery.
@@ -289,17 +291,19 @@ pub fn app() -> Html {
         .summary()
         .map(|s| s.class_names.clone())
         .unwrap_or_default();
-    let on_cell = {
+    let on_model_cell = {
         let (bridge, dispatcher) = (bridge.clone(), state.dispatcher());
-        let (selected, summary, names) = (
-            selected.clone(),
+        let (models, summary, names) = (
+            state.models.clone(),
             state.summary().cloned(),
             class_names_shown.clone(),
         );
-        Callback::from(move |(truth, predicted): (usize, usize)| {
-            let (Some(model), Some(summary)) = (&selected, &summary) else {
+        Callback::from(move |(id, truth, predicted): (String, usize, usize)| {
+            let (Some(model), Some(summary)) = (models.iter().find(|m| m.id == id), &summary)
+            else {
                 return;
             };
+            dispatcher.dispatch(Action::SelectModel(id));
             let indices = cell_indices(
                 &summary.test_labels,
                 &model.predicted,
@@ -330,6 +334,14 @@ pub fn app() -> Html {
                     images: None,
                 },
             );
+        })
+    };
+    let on_cell = {
+        let (on_model_cell, selected) = (on_model_cell.clone(), state.selected.clone());
+        Callback::from(move |(truth, predicted): (usize, usize)| {
+            if let Some(id) = selected.clone() {
+                on_model_cell.emit((id, truth, predicted));
+            }
         })
     };
     let on_mistakes = {
@@ -370,9 +382,28 @@ pub fn app() -> Html {
         })
     };
     let on_explain = {
-        let (bridge, selected) = (bridge.clone(), state.selected.clone());
+        // The selected model when it has convolutions, else the newest one that has.
+        let convolutional = |m: &Rc<ModelReport>| CONVOLUTIONAL_MODELS.contains(&m.model.as_str());
+        let explainer = selected
+            .clone()
+            .filter(convolutional)
+            .or_else(|| {
+                state
+                    .models
+                    .iter()
+                    .rev()
+                    .find(|m| convolutional(m))
+                    .cloned()
+            })
+            .map(|m| m.id.clone());
+        let (bridge, dispatcher) = (bridge.clone(), state.dispatcher());
         Callback::from(move |test_index: usize| {
-            if let Some(model_id) = selected.clone() {
+            if explainer.is_none() {
+                dispatcher.dispatch(Action::ShowError(
+                    "Grad-CAM needs a network with convolutions: train a CNN, ResNet or Reference CNN first.".into(),
+                ));
+            }
+            if let Some(model_id) = explainer.clone() {
                 send(
                     &bridge,
                     &ToWorker::Explain {
@@ -429,6 +460,22 @@ pub fn app() -> Html {
             }
         })
     };
+    let on_open_model = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |id: String| {
+            dispatcher.dispatch(Action::SelectModel(id));
+            dispatcher.dispatch(Action::SetTab(Tab::Train));
+        })
+    };
+    let on_save_text = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |(name, _mime, text): (String, String, String)| {
+            let bytes = js_sys::Uint8Array::from(text.as_bytes());
+            if let Err(e) = download_bytes(&name, &bytes.into()) {
+                dispatcher.dispatch(Action::ShowError(format!("{name} could not be saved: {e}")));
+            }
+        })
+    };
     let on_dismiss_notice = {
         let dispatcher = state.dispatcher();
         Callback::from(move |i: usize| dispatcher.dispatch(Action::DismissNotice(i)))
@@ -456,6 +503,18 @@ pub fn app() -> Html {
         .summary()
         .map(|s| s.class_names.clone())
         .unwrap_or_else(|| load_request(&state.params).class_names);
+    // The explanation and the gallery open over whichever tab asked for them.
+    let overlays = html! {
+        <>
+            if let Some(explanation) = &state.explanation {
+                <ExplainView explanation={explanation.clone()} class_names={class_names_shown.clone()}
+                    on_class={on_explain_class} on_close={on_close_explanation} />
+            }
+            if let Some(gallery) = &state.gallery {
+                <GalleryView gallery={gallery.clone()} on_close={on_close_gallery} on_select={on_explain} />
+            }
+        </>
+    };
     let tab_body = match state.params.tab {
         Tab::Data => html! {
             <>
@@ -468,14 +527,15 @@ pub fn app() -> Html {
                 <TrainTab settings={state.params.train.clone()} run={state.run.clone()} models={state.models.clone()}
                     selected={selected.clone()} class_names={class_names_shown.clone()} dataset_ready={state.summary().is_some()}
                     {on_settings} {on_train} {on_stop} {on_use_cpu} {on_cell} {on_mistakes} />
-                if let Some(explanation) = &state.explanation {
-                    <ExplainView explanation={explanation.clone()} class_names={class_names_shown.clone()}
-                        on_class={on_explain_class} on_close={on_close_explanation} />
-                }
-                if let Some(gallery) = &state.gallery {
-                    <GalleryView gallery={gallery.clone()} on_close={on_close_gallery} on_select={on_explain} />
-                }
+                { overlays }
                 <ModelList models={state.models.clone()} selected={state.selected.clone()} {on_select} {on_export} {on_delete} {on_import} />
+            </>
+        },
+        Tab::Compare => html! {
+            <>
+                <CompareTab models={state.models.clone()} class_names={class_names_shown.clone()}
+                    on_open={on_open_model} on_cell={on_model_cell} on_save={on_save_text} />
+                { overlays }
             </>
         },
     };

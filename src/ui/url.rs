@@ -8,11 +8,12 @@ pub enum Tab {
     #[default]
     Data,
     Train,
+    Compare,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 2] = [Tab::Data, Tab::Train];
+    pub const ALL: [Tab; 3] = [Tab::Data, Tab::Train, Tab::Compare];
 
     /// Parses the URL value; unknown tabs fall back to Data.
     pub fn parse(value: &str) -> Self {
@@ -27,6 +28,7 @@ impl Tab {
         match self {
             Self::Data => "data",
             Self::Train => "train",
+            Self::Compare => "compare",
         }
     }
 
@@ -35,6 +37,7 @@ impl Tab {
         match self {
             Self::Data => "Data",
             Self::Train => "Train & evaluate",
+            Self::Compare => "Compare",
         }
     }
 }
@@ -100,15 +103,6 @@ pub fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A whole number within `range`, else None.
-fn parse_in(value: &str, range: std::ops::RangeInclusive<usize>) -> Option<usize> {
-    value
-        .trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|v| range.contains(v))
-}
-
 fn hex_value(digit: u8) -> Option<u8> {
     (digit as char).to_digit(16).map(|d| d as u8)
 }
@@ -130,13 +124,20 @@ impl Params {
     /// Reads a query string, with or without the leading `?`. Bad values fall back to defaults.
     pub fn parse(query: &str) -> Self {
         let mut params = Self::default();
-        for pair in query
+        let pairs: Vec<(String, String)> = query
             .trim_start_matches('?')
             .split('&')
             .filter(|p| !p.is_empty())
-        {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let (key, value) = (percent_decode(key), percent_decode(value));
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(key), percent_decode(value))
+            })
+            .collect();
+        // The model first: its defaults are what the other keys change.
+        if let Some((_, model)) = pairs.iter().find(|(k, _)| k == "model") {
+            params.train.set("model", model);
+        }
+        for (key, value) in pairs {
             match key.as_str() {
                 "tab" => params.tab = Tab::parse(&value),
                 "backend" => params.backend = BackendPreference::parse(&value),
@@ -152,38 +153,8 @@ impl Params {
                         .unwrap_or(params.val_percent)
                 }
                 "autorun" => params.autorun = matches!(value.as_str(), "1" | "true" | "yes"),
-                "model" if crate::protocol::network_label(&value).is_some() => {
-                    params.train.model = value.trim().to_ascii_lowercase()
-                }
-                "epochs" => {
-                    params.train.epochs = parse_in(&value, 1..=1000).unwrap_or(params.train.epochs)
-                }
-                "batch" => {
-                    params.train.batch_size =
-                        parse_in(&value, 1..=4096).unwrap_or(params.train.batch_size)
-                }
-                "lr" => {
-                    params.train.learning_rate = value
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|v| *v > 0.0 && *v < 10.0)
-                        .unwrap_or(params.train.learning_rate)
-                }
-                "wd" => {
-                    params.train.weight_decay = value
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|v| (0.0..1.0).contains(v))
-                        .unwrap_or(params.train.weight_decay)
-                }
-                "schedule" if ["cosine", "step", "constant"].contains(&value.as_str()) => {
-                    params.train.schedule = value
-                }
-                "train_size" => params.train.train_size = parse_in(&value, 1..=usize::MAX),
-                "test_size" => params.train.test_size = parse_in(&value, 1..=usize::MAX),
-                "augment" => params.train.augment = !matches!(value.as_str(), "0" | "false" | "no"),
+                _ if key != "model" && params.train.set(&key, &value) => {}
+                "model" => {}
                 _ => params.other.push((key, value)),
             }
         }
@@ -211,46 +182,14 @@ impl Params {
         if self.val_percent != defaults.val_percent {
             pairs.push(("val".into(), self.val_percent.to_string()));
         }
-        let (t, d) = (&self.train, TrainSettings::default());
-        let mut push_if = |key: &str, differs: bool, value: String| {
-            if differs {
+        for (key, value) in self.train.changed() {
+            if key != "model" || value != TrainSettings::default().model {
                 pairs.push((key.into(), value));
             }
-        };
-        push_if("model", t.model != d.model, t.model.clone());
-        push_if("epochs", t.epochs != d.epochs, t.epochs.to_string());
-        push_if(
-            "batch",
-            t.batch_size != d.batch_size,
-            t.batch_size.to_string(),
-        );
-        push_if(
-            "lr",
-            t.learning_rate != d.learning_rate,
-            t.learning_rate.to_string(),
-        );
-        push_if(
-            "wd",
-            t.weight_decay != d.weight_decay,
-            t.weight_decay.to_string(),
-        );
-        push_if("schedule", t.schedule != d.schedule, t.schedule.clone());
-        push_if(
-            "train_size",
-            t.train_size.is_some(),
-            t.train_size.map(|v| v.to_string()).unwrap_or_default(),
-        );
-        push_if(
-            "test_size",
-            t.test_size.is_some(),
-            t.test_size.map(|v| v.to_string()).unwrap_or_default(),
-        );
-        push_if(
-            "augment",
-            t.augment != d.augment,
-            if t.augment { "1".into() } else { "0".into() },
-        );
-        push_if("autorun", self.autorun, "1".into());
+        }
+        if self.autorun {
+            pairs.push(("autorun".into(), "1".into()));
+        }
         pairs.extend(self.other.iter().cloned());
         let body: Vec<String> = pairs
             .iter()
@@ -309,6 +248,13 @@ mod tests {
         assert!(!p.train.augment);
         assert!(p.autorun);
         assert_eq!(Params::parse(&p.to_query()), p);
+        let forest = Params::parse("?trees=30&model=forest&k=3&autorun=1");
+        assert_eq!(
+            (forest.train.model.as_str(), forest.train.trees),
+            ("forest", 30)
+        );
+        assert_eq!(forest.train.k, 3);
+        assert_eq!(Params::parse(&forest.to_query()), forest);
         let bad = Params::parse("model=llm&epochs=0&batch=-1&lr=50&schedule=magic&train_size=0");
         assert_eq!(
             bad.train,

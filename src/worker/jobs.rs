@@ -14,7 +14,8 @@ use web_sys::WorkerGlobalScope;
 use super::report::{self, RunFacts};
 use super::storage;
 use crate::data::dataset::{Dataset, Part};
-use crate::ml::nn::{Architecture, Network};
+use crate::ml::classical::fit::{self, FitSpec};
+use crate::ml::model::Trained;
 use crate::ml::store;
 use crate::ml::train::{self, TrainError, TrainEvent, TrainHost};
 use crate::protocol::{FromWorker, ModelReport, TrainSettings};
@@ -25,7 +26,7 @@ const META_REPORT: &str = "atelier.report";
 /// A trained model held by the worker.
 pub struct HeldModel {
     pub report: ModelReport,
-    pub network: Rc<Network>,
+    pub model: Rc<Trained>,
 }
 
 /// What the jobs share with the message loop.
@@ -94,13 +95,9 @@ impl TrainHost for WorkerHost<'_> {
 }
 
 /// A name not yet used: "CNN #1", "CNN #2", ...
-fn next_name(architecture: Architecture, models: &[HeldModel]) -> String {
-    let n = models
-        .iter()
-        .filter(|m| m.report.model == architecture.key())
-        .count()
-        + 1;
-    format!("{} #{n}", architecture.label())
+fn next_name(key: &str, models: &[HeldModel]) -> String {
+    let n = models.iter().filter(|m| m.report.model == key).count() + 1;
+    format!("{} #{n}", crate::protocol::model_label(key).unwrap_or(key))
 }
 
 /// Saves a model's weights in IndexedDB; failures become a notice, the model stays in memory.
@@ -124,15 +121,16 @@ async fn persist(report: &ModelReport, weights: &[u8], post: &dyn Fn(&FromWorker
     }
 }
 
-/// The burnpack bytes of a model, with its report inside.
+/// The file of a model (burnpack for networks), with its report inside.
 async fn model_file(
-    network: &Network,
+    model: &Trained,
     report: &ModelReport,
     classes: usize,
 ) -> Result<Vec<u8>, String> {
     let mut metadata = BTreeMap::new();
     metadata.insert(META_REPORT.to_string(), crate::protocol::encode(report));
-    store::to_burnpack(network, classes, &metadata)
+    model
+        .to_file(classes, &metadata)
         .await
         .map_err(|e| e.to_string())
 }
@@ -188,22 +186,33 @@ async fn run_training(
     backend: &str,
     post: &dyn Fn(&FromWorker),
 ) -> Result<(), TrainError> {
-    let config = report::train_config(settings).map_err(TrainError::Config)?;
+    let spec = report::fit_spec(settings).map_err(TrainError::Config)?;
     STOP.with(|s| s.set(false));
-    let positions = train::training_positions(dataset, config.train_size, config.seed);
-    let parameters = config
-        .architecture
-        .init(dataset.classes(), &crate::ml::backend::cpu_device())
-        .num_params();
+    let (batches_per_epoch, epochs) = spec.plan(dataset);
+    let parameters = match &spec {
+        FitSpec::Network(config) => config
+            .architecture
+            .init(
+                dataset.classes(),
+                &crate::ml::nn::ModelOptions {
+                    inputs: dataset.rows() * dataset.cols(),
+                    ..config.options.clone()
+                },
+                &crate::ml::backend::cpu_device(),
+            )
+            .num_params(),
+        _ => 0,
+    };
     post(&FromWorker::TrainStarted {
-        model: config.architecture.key().into(),
+        model: spec.key().into(),
         backend: backend.into(),
-        epochs: config.epochs,
-        batches_per_epoch: positions.len().div_ceil(config.batch_size),
+        epochs,
+        batches_per_epoch,
         parameters,
     });
     let mut host = WorkerHost { post };
-    let outcome = train::train(&config, dataset, device, &mut host).await?;
+    let outcome = fit::fit(&spec, dataset, device, &mut host).await?;
+    let parameters = outcome.model.parameters();
     post(&FromWorker::Evaluating);
     let evaluation = train::evaluate(
         &outcome.model,
@@ -214,10 +223,10 @@ async fn run_training(
         &host,
     )
     .await?;
-    let name = JOBS.with(|j| next_name(config.architecture, &j.borrow().models));
+    let name = JOBS.with(|j| next_name(spec.key(), &j.borrow().models));
     let created_ms = wall_clock_ms();
     let facts = RunFacts {
-        id: format!("{}-{}", config.architecture.key(), created_ms as u64),
+        id: format!("{}-{}", spec.key(), created_ms as u64),
         name,
         backend: backend.into(),
         settings,
@@ -238,7 +247,7 @@ async fn run_training(
     JOBS.with(|j| {
         j.borrow_mut().models.push(HeldModel {
             report: report.clone(),
-            network: Rc::new(outcome.model),
+            model: Rc::new(outcome.model),
         })
     });
     post(&FromWorker::ModelReady(Box::new(report)));
@@ -264,12 +273,12 @@ pub async fn restore(post: &dyn Fn(&FromWorker)) {
         let Ok(report) = crate::protocol::decode::<ModelReport>(&entry.report_json) else {
             continue;
         };
-        match store::from_burnpack(&entry.weights, &device) {
+        match Trained::from_file(&entry.weights, &device) {
             Ok(loaded) => {
                 JOBS.with(|j| {
                     j.borrow_mut().models.push(HeldModel {
                         report: report.clone(),
-                        network: Rc::new(loaded.model),
+                        model: Rc::new(loaded.model),
                     })
                 });
                 post(&FromWorker::ModelReady(Box::new(report)));
@@ -294,26 +303,34 @@ pub async fn export(
         jobs.models
             .iter()
             .find(|m| m.report.id == id)
-            .map(|m| (m.report.clone(), m.network.clone(), classes))
+            .map(|m| (m.report.clone(), m.model.clone(), classes))
     });
-    let Some((report, network, classes)) = found else {
+    let Some((report, model, classes)) = found else {
         return post(&FromWorker::Error {
             message: "that model is no longer here".into(),
         });
     };
     let classes = classes.unwrap_or(report.confusion.len());
-    let (bytes, extension) = match format {
-        "safetensors" => {
+    let (bytes, extension) = match (format, model.network()) {
+        ("safetensors", Some(network)) => {
             let mut metadata = BTreeMap::new();
             metadata.insert("atelier.name".to_string(), report.name.clone());
             (
-                store::to_safetensors(&network, &metadata)
+                store::to_safetensors(network, &metadata)
                     .await
                     .map_err(|e| e.to_string()),
                 "safetensors",
             )
         }
-        _ => (model_file(&network, &report, classes).await, "bpk"),
+        ("safetensors", None) => (
+            Err(format!(
+                "{} has no tensors to export; download its Atelier file instead",
+                report.name
+            )),
+            "",
+        ),
+        (_, Some(_)) => (model_file(&model, &report, classes).await, "bpk"),
+        (_, None) => (model_file(&model, &report, classes).await, "atlm"),
     };
     match bytes {
         Ok(bytes) => {
@@ -337,7 +354,7 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
     let device = JOBS
         .with(|j| j.borrow().device.clone())
         .unwrap_or_else(crate::ml::backend::cpu_device);
-    let loaded = match store::from_burnpack(&bytes, &device) {
+    let loaded = match Trained::from_file(&bytes, &device) {
         Ok(loaded) => loaded,
         Err(e) => {
             return post(&FromWorker::Error {
@@ -373,7 +390,7 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
     JOBS.with(|j| {
         j.borrow_mut().models.push(HeldModel {
             report: report.clone(),
-            network: Rc::new(loaded.model),
+            model: Rc::new(loaded.model),
         })
     });
     post(&FromWorker::ModelReady(Box::new(report)));
@@ -427,12 +444,22 @@ pub async fn explain(model_id: &str, test_index: usize, class: Option<usize>) ->
             .models
             .iter()
             .find(|m| m.report.id == model_id)
-            .map(|m| (m.network.clone(), m.report.name.clone()));
+            .map(|m| (m.model.clone(), m.report.name.clone()));
         (model, jobs.dataset.clone())
     });
-    let (Some((network, model_name)), Some(dataset)) = found else {
+    let (Some((model, model_name)), Some(dataset)) = found else {
         return FromWorker::Error {
             message: "that model or the dataset is not loaded".into(),
+        };
+    };
+    let Some(network) = model
+        .network()
+        .filter(|n| n.architecture().is_convolutional())
+    else {
+        return FromWorker::Error {
+            message: format!(
+                "Grad-CAM explains networks with convolutions (CNN, ResNet, Reference CNN); {model_name} has none"
+            ),
         };
     };
     if test_index >= dataset.len(Part::Test) {
@@ -443,7 +470,7 @@ pub async fn explain(model_id: &str, test_index: usize, class: Option<usize>) ->
     let (image, truth) = dataset.item(Part::Test, test_index);
     let image = image.to_vec();
     let pixels = dataset.batch(Part::Test, &[test_index]).pixels;
-    match crate::ml::gradcam::grad_cam(&network, &pixels, dataset.rows(), dataset.cols(), class)
+    match crate::ml::gradcam::grad_cam(network, &pixels, dataset.rows(), dataset.cols(), class)
         .await
     {
         Ok(cam) => FromWorker::Explanation(Box::new(crate::protocol::Explanation {

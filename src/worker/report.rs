@@ -1,7 +1,11 @@
 //! Turns training settings and outcomes into protocol messages (pure: tested natively).
 
 use crate::data::augment::Augmentation;
-use crate::ml::nn::Architecture;
+use crate::ml::classical::fit::FitSpec;
+use crate::ml::classical::forest::ForestParams;
+use crate::ml::classical::knn::{KnnParams, KnnWeights};
+use crate::ml::classical::svm::Kernel;
+use crate::ml::nn::{Architecture, ModelOptions};
 use crate::ml::train::{BatchReport, EpochReport, Evaluation, Schedule, TrainConfig};
 use crate::protocol::{
     BatchPoint, ClassScore, EpochPoint, Mistake, ModelReport, RunEnd, TrainSettings,
@@ -10,12 +14,54 @@ use crate::protocol::{
 /// Mistakes kept per model for the gallery.
 pub const MISTAKES_KEPT: usize = 48;
 
-/// The training configuration the settings describe, or what is wrong with them.
+/// What the settings ask to fit, checked, or what is wrong with them.
+pub fn fit_spec(settings: &TrainSettings) -> Result<FitSpec, String> {
+    match settings.model.as_str() {
+        "forest" => {
+            let params = ForestParams {
+                trees: settings.trees,
+                max_depth: settings.max_depth,
+                bins: settings.bins,
+                features_per_split: settings.features_per_split,
+                bootstrap: settings.bootstrap,
+                min_samples_leaf: 1,
+                seed: settings.seed,
+            };
+            // The pixel count is checked again against the dataset when fitting.
+            params.check(usize::MAX).map_err(|e| e.to_string())?;
+            Ok(FitSpec::Forest {
+                params,
+                train_size: settings.train_size,
+                seed: settings.seed,
+            })
+        }
+        "knn" => {
+            let params = KnnParams {
+                k: settings.k,
+                weights: match settings.knn_weights.as_str() {
+                    "uniform" => KnnWeights::Uniform,
+                    _ => KnnWeights::Distance,
+                },
+            };
+            params.check(usize::MAX).map_err(|e| e.to_string())?;
+            Ok(FitSpec::Knn {
+                params,
+                train_size: settings.train_size,
+                seed: settings.seed,
+            })
+        }
+        _ => train_config(settings).map(FitSpec::Network),
+    }
+}
+
+/// The training configuration of a model trained by gradient, or what is wrong with the settings.
 pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
     let architecture = Architecture::parse(&settings.model).ok_or_else(|| {
+        let keys: Vec<&str> = crate::protocol::MODELS.iter().map(|(k, _)| *k).collect();
         format!(
-            "unknown model \"{}\"; choose cnn, resnet or refcnn",
-            settings.model
+            "unknown model \"{}\"; choose one of {}",
+            settings.model,
+            keys.join(", ")
         )
     })?;
     let schedule = match settings.schedule.as_str() {
@@ -34,6 +80,19 @@ pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
     };
     let config = TrainConfig {
         architecture,
+        options: ModelOptions {
+            hidden: settings.hidden.clone(),
+            dropout: settings.dropout,
+            kernel: if settings.kernel == "linear" {
+                Kernel::Linear
+            } else {
+                Kernel::Rbf
+            },
+            rff_features: settings.rff_features,
+            gamma: settings.gamma,
+            seed: settings.seed,
+            ..ModelOptions::default()
+        },
         epochs: settings.epochs,
         batch_size: settings.batch_size,
         learning_rate: settings.learning_rate,
@@ -182,15 +241,41 @@ mod tests {
     }
 
     #[test]
-    fn page_and_worker_name_the_same_networks() {
-        for (key, label) in crate::protocol::NETWORK_MODELS {
-            let architecture = Architecture::parse(key).unwrap();
-            assert_eq!((architecture.key(), architecture.label()), (key, label));
+    fn page_and_worker_name_the_same_models() {
+        for (key, label) in crate::protocol::MODELS {
+            let spec = fit_spec(&TrainSettings::for_model(key)).unwrap();
+            assert_eq!(spec.key(), key);
+            if let Some(architecture) = Architecture::parse(key) {
+                assert_eq!((architecture.key(), architecture.label()), (key, label));
+                assert_eq!(
+                    architecture.is_convolutional(),
+                    crate::protocol::CONVOLUTIONAL_MODELS.contains(&key)
+                );
+            }
+            assert_eq!(
+                crate::protocol::GRADIENT_MODELS.contains(&key),
+                Architecture::parse(key).is_some()
+            );
         }
         assert_eq!(
-            crate::protocol::NETWORK_MODELS.len(),
+            crate::protocol::GRADIENT_MODELS.len(),
             Architecture::ALL.len()
         );
+        let bad = TrainSettings {
+            k: 0,
+            ..TrainSettings::for_model("knn")
+        };
+        assert!(fit_spec(&bad).unwrap_err().contains('k'));
+        let bad = TrainSettings {
+            trees: 0,
+            ..TrainSettings::for_model("forest")
+        };
+        assert!(fit_spec(&bad).unwrap_err().contains("trees"));
+        let bad = TrainSettings {
+            hidden: vec![],
+            ..TrainSettings::for_model("mlp")
+        };
+        assert!(fit_spec(&bad).unwrap_err().contains("hidden"));
     }
 
     #[test]

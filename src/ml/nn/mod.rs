@@ -1,18 +1,92 @@
 //! The networks: one per file, each an `XConfig` that builds an `X`.
 //!
 //! Every network splits into `features` (the convolutional part, whose last activation Grad-CAM explains)
-//! and `head` (from those activations to class scores).
+//! and `head` (from those activations to class scores). The models without convolutions (MLP, logistic
+//! regression, SVM) are trained by the same loop: their `features` are the images themselves.
 
 pub mod cnn;
+pub mod mlp;
 pub mod refcnn;
 pub mod resnet;
 
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::ml::classical::logistic::{Logistic, LogisticConfig};
+use crate::ml::classical::svm::{Kernel, Svm, SvmConfig};
 pub use cnn::{Cnn, CnnConfig};
+pub use mlp::{Mlp, MlpConfig};
 pub use refcnn::{RefCnn, RefCnnConfig};
 pub use resnet::{ResNet, ResNetConfig};
+
+/// The settings that shape a model beyond its architecture (saved with it: loading rebuilds the same
+/// shapes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelOptions {
+    /// Pixels per image.
+    pub inputs: usize,
+    /// MLP hidden widths.
+    pub hidden: Vec<usize>,
+    /// MLP dropout.
+    pub dropout: f64,
+    /// SVM kernel.
+    pub kernel: Kernel,
+    /// Random Fourier features of the RBF SVM.
+    pub rff_features: usize,
+    /// RBF kernel width.
+    pub gamma: f64,
+    /// Seed of the random features.
+    pub seed: u64,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        Self {
+            inputs: 784,
+            hidden: vec![512, 256],
+            dropout: 0.2,
+            kernel: Kernel::Rbf,
+            rff_features: 4096,
+            gamma: 0.01,
+            seed: 42,
+        }
+    }
+}
+
+impl ModelOptions {
+    /// Checks the options; the message says what to change.
+    pub fn check(&self) -> Result<(), String> {
+        if self.inputs == 0 {
+            return Err("the images have no pixels".into());
+        }
+        if self.hidden.is_empty() || self.hidden.len() > 8 {
+            return Err("the MLP needs 1 to 8 hidden layers".into());
+        }
+        if let Some(w) = self.hidden.iter().find(|&&w| w == 0 || w > 8192) {
+            return Err(format!("hidden widths must be 1 to 8192, got {w}"));
+        }
+        if !(0.0..0.95).contains(&self.dropout) {
+            return Err(format!(
+                "dropout must be in [0, 0.95), got {}",
+                self.dropout
+            ));
+        }
+        if !(1..=32_768).contains(&self.rff_features) {
+            return Err(format!(
+                "random features must be 1 to 32768, got {}",
+                self.rff_features
+            ));
+        }
+        if !(self.gamma > 0.0 && self.gamma <= 100.0) {
+            return Err(format!(
+                "gamma must be above 0 and at most 100, got {}",
+                self.gamma
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// Which network, as the URL and the UI name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,14 +97,23 @@ pub enum Architecture {
     Cnn,
     /// A residual network in three stages.
     ResNet,
+    /// A multilayer perceptron.
+    Mlp,
+    /// Multinomial logistic regression.
+    Logistic,
+    /// A linear or RBF (random features) SVM.
+    Svm,
 }
 
 impl Architecture {
     /// All of them, in menu order.
-    pub const ALL: [Architecture; 3] = [
+    pub const ALL: [Architecture; 6] = [
         Architecture::Cnn,
         Architecture::ResNet,
         Architecture::RefCnn,
+        Architecture::Mlp,
+        Architecture::Logistic,
+        Architecture::Svm,
     ];
 
     /// The `?model=` value.
@@ -39,6 +122,9 @@ impl Architecture {
             Self::RefCnn => "refcnn",
             Self::Cnn => "cnn",
             Self::ResNet => "resnet",
+            Self::Mlp => "mlp",
+            Self::Logistic => "logreg",
+            Self::Svm => "svm",
         }
     }
 
@@ -48,6 +134,9 @@ impl Architecture {
             Self::RefCnn => "Reference CNN",
             Self::Cnn => "CNN",
             Self::ResNet => "ResNet",
+            Self::Mlp => "MLP",
+            Self::Logistic => "Logistic regression",
+            Self::Svm => "SVM",
         }
     }
 
@@ -58,12 +147,42 @@ impl Architecture {
             .find(|a| a.key() == key.trim().to_ascii_lowercase())
     }
 
-    /// Builds the network with its default configuration for `classes` classes.
-    pub fn init(self, classes: usize, device: &Device) -> Network {
+    /// True for the networks with convolutions (the ones Grad-CAM explains).
+    pub fn is_convolutional(self) -> bool {
+        matches!(self, Self::RefCnn | Self::Cnn | Self::ResNet)
+    }
+
+    /// Builds the model for `classes` classes, shaped by `options` where it has choices.
+    pub fn init(self, classes: usize, options: &ModelOptions, device: &Device) -> Network {
+        let o = options;
         match self {
             Self::RefCnn => Network::RefCnn(RefCnnConfig::new().with_classes(classes).init(device)),
             Self::Cnn => Network::Cnn(CnnConfig::new().with_classes(classes).init(device)),
             Self::ResNet => Network::ResNet(ResNetConfig::new().with_classes(classes).init(device)),
+            Self::Mlp => Network::Mlp(
+                MlpConfig::new()
+                    .with_inputs(o.inputs)
+                    .with_hidden(o.hidden.clone())
+                    .with_dropout(o.dropout)
+                    .with_classes(classes)
+                    .init(device),
+            ),
+            Self::Logistic => Network::Logistic(
+                LogisticConfig::new()
+                    .with_inputs(o.inputs)
+                    .with_classes(classes)
+                    .init(device),
+            ),
+            Self::Svm => Network::Svm(
+                SvmConfig::new()
+                    .with_inputs(o.inputs)
+                    .with_classes(classes)
+                    .with_rbf(o.kernel == Kernel::Rbf)
+                    .with_features(o.rff_features)
+                    .with_gamma(o.gamma)
+                    .with_seed(o.seed)
+                    .init(device),
+            ),
         }
     }
 }
@@ -74,10 +193,13 @@ pub enum Network {
     RefCnn(RefCnn),
     Cnn(Cnn),
     ResNet(ResNet),
+    Mlp(Mlp),
+    Logistic(Logistic),
+    Svm(Svm),
 }
 
 impl Network {
-    /// The convolutional part.
+    /// The convolutional part (the images themselves for the models without convolutions).
     ///
     /// # Shapes
     /// - input: `[batch, 1, height, width]`, pixels in `[0, 1]`
@@ -87,6 +209,7 @@ impl Network {
             Self::RefCnn(n) => n.features(images),
             Self::Cnn(n) => n.features(images),
             Self::ResNet(n) => n.features(images),
+            Self::Mlp(_) | Self::Logistic(_) | Self::Svm(_) => images,
         }
     }
 
@@ -100,6 +223,9 @@ impl Network {
             Self::RefCnn(n) => n.head(features),
             Self::Cnn(n) => n.head(features),
             Self::ResNet(n) => n.head(features),
+            Self::Mlp(n) => n.forward(features.flatten(1, 3)),
+            Self::Logistic(n) => n.forward(features.flatten(1, 3)),
+            Self::Svm(n) => n.forward(features.flatten(1, 3)),
         }
     }
 
@@ -113,6 +239,9 @@ impl Network {
             Self::RefCnn(n) => n.embed(n.features(images)),
             Self::Cnn(n) => n.embed(n.features(images)),
             Self::ResNet(n) => n.embed(n.features(images)),
+            Self::Mlp(n) => n.embed(images.flatten(1, 3)),
+            Self::Logistic(_) => images.flatten(1, 3),
+            Self::Svm(n) => n.embed(images.flatten(1, 3)),
         }
     }
 
@@ -131,6 +260,9 @@ impl Network {
             Self::RefCnn(_) => Architecture::RefCnn,
             Self::Cnn(_) => Architecture::Cnn,
             Self::ResNet(_) => Architecture::ResNet,
+            Self::Mlp(_) => Architecture::Mlp,
+            Self::Logistic(_) => Architecture::Logistic,
+            Self::Svm(_) => Architecture::Svm,
         }
     }
 }
@@ -143,7 +275,7 @@ mod tests {
     fn every_network_maps_images_to_class_scores() {
         let device = Device::flex();
         for arch in Architecture::ALL {
-            let net = arch.init(10, &device);
+            let net = arch.init(10, &ModelOptions::default(), &device);
             let out = net.forward(Tensor::zeros([2, 1, 28, 28], &device));
             assert_eq!(out.dims(), [2, 10], "{arch:?}");
             let features = net.features(Tensor::zeros([2, 1, 28, 28], &device));
@@ -154,7 +286,7 @@ mod tests {
 
     #[test]
     fn reference_cnn_has_the_documented_parameter_count() {
-        let net = Architecture::RefCnn.init(10, &Device::flex());
+        let net = Architecture::RefCnn.init(10, &ModelOptions::default(), &Device::flex());
         assert_eq!(net.num_params(), 1_199_882);
     }
 }

@@ -8,7 +8,9 @@ use yew::prelude::*;
 
 use super::confusion_view::ConfusionView;
 use super::line_chart_view::LineChartView;
-use crate::protocol::{ModelReport, NETWORK_MODELS, TrainSettings, network_label};
+use crate::protocol::{
+    CONVOLUTIONAL_MODELS, GRADIENT_MODELS, MODELS, ModelReport, TrainSettings, model_label,
+};
 use crate::ui::charts::lines::{Curve, LineChart, smooth, thin};
 use crate::ui::charts::palette;
 use crate::ui::state::{Run, RunStatus};
@@ -138,47 +140,11 @@ fn value_of(e: &Event) -> String {
         .unwrap_or_default()
 }
 
-/// Applies one form field to the settings; a value that does not parse keeps the old one.
+/// Applies one form field (named by its URL key) to the settings; a value that does not parse keeps the
+/// old one.
 pub fn apply_field(settings: &TrainSettings, field: &str, value: &str) -> TrainSettings {
     let mut s = settings.clone();
-    let v = value.trim();
-    match field {
-        "model" if network_label(v).is_some() => s.model = v.to_string(),
-        "epochs" => {
-            s.epochs = v
-                .parse()
-                .ok()
-                .filter(|&e| (1..=1000).contains(&e))
-                .unwrap_or(s.epochs)
-        }
-        "batch" => {
-            s.batch_size = v
-                .parse()
-                .ok()
-                .filter(|&b| (1..=4096).contains(&b))
-                .unwrap_or(s.batch_size)
-        }
-        "lr" => {
-            s.learning_rate = v
-                .parse()
-                .ok()
-                .filter(|&l: &f64| l > 0.0 && l < 10.0)
-                .unwrap_or(s.learning_rate)
-        }
-        "wd" => {
-            s.weight_decay = v
-                .parse()
-                .ok()
-                .filter(|w: &f64| (0.0..1.0).contains(w))
-                .unwrap_or(s.weight_decay)
-        }
-        "schedule" if ["cosine", "step", "constant"].contains(&v) => s.schedule = v.to_string(),
-        "train_size" => s.train_size = v.parse().ok().filter(|&n| n > 0),
-        "test_size" => s.test_size = v.parse().ok().filter(|&n| n > 0),
-        "augment" => s.augment = v == "true",
-        "seed" => s.seed = v.parse().unwrap_or(s.seed),
-        _ => {}
-    }
+    s.set(field, value);
     s
 }
 
@@ -193,6 +159,7 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
         })
     };
     let active = props.run.status.is_active();
+    let gradient = GRADIENT_MODELS.contains(&settings.model.as_str());
     let charts = use_memo(
         (
             props.run.batches.len(),
@@ -210,6 +177,15 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
     let progress_text = match (run.status, last) {
         (RunStatus::Starting, _) => "Starting…".to_string(),
         (RunStatus::Evaluating, _) => "Training finished; evaluating on the test set…".to_string(),
+        (RunStatus::Running, Some(b)) if run.model == "forest" => format!(
+            "Tree {}/{} · validation accuracy so far {:.3} · ETA {}",
+            b.batch + 1,
+            b.batches_per_epoch,
+            b.accuracy,
+            run.eta_seconds()
+                .map(duration)
+                .unwrap_or_else(|| "…".into())
+        ),
         (RunStatus::Running, Some(b)) => format!(
             "Epoch {}/{} · batch {}/{} · {:.0} samples/s · ETA {}",
             b.epoch + 1,
@@ -223,7 +199,7 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
         ),
         (RunStatus::Running, None) => format!(
             "Training {} on {}…",
-            network_label(&run.model).unwrap_or(""),
+            model_label(&run.model).unwrap_or(""),
             run.backend
         ),
         (RunStatus::Done, _) => "Done.".into(),
@@ -244,26 +220,72 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
             <form class="panel settings" data-testid="train-form" onsubmit={props.on_train.reform(|e: SubmitEvent| e.prevent_default())}>
                 <label>{ "Model" }
                     <select data-testid="model-select" onchange={field("model")} disabled={active}>
-                        { for NETWORK_MODELS.iter().map(|(key, label)| html! {
+                        { for MODELS.iter().map(|(key, label)| html! {
                             <option value={*key} selected={settings.model == *key}>{ *label }</option>
                         }) }
                     </select>
                 </label>
-                <label>{ "Epochs" }<input type="number" min="1" max="1000" value={settings.epochs.to_string()} onchange={field("epochs")} data-testid="epochs-input" disabled={active} /></label>
-                <label>{ "Batch size" }<input type="number" min="1" max="4096" value={settings.batch_size.to_string()} onchange={field("batch")} data-testid="batch-input" disabled={active} /></label>
-                <label>{ "Learning rate" }<input type="number" step="any" min="0" value={settings.learning_rate.to_string()} onchange={field("lr")} data-testid="lr-input" disabled={active} /></label>
-                <label>{ "Weight decay" }<input type="number" step="any" min="0" value={settings.weight_decay.to_string()} onchange={field("wd")} disabled={active} /></label>
-                <label>{ "Schedule" }
-                    <select onchange={field("schedule")} disabled={active}>
-                        { for [("cosine", "cosine decay"), ("step", "step (halve 3 times)"), ("constant", "constant")].iter().map(|(k, l)| html! {
-                            <option value={*k} selected={settings.schedule == *k}>{ *l }</option>
-                        }) }
-                    </select>
-                </label>
+                if gradient {
+                    <label>{ "Epochs" }<input type="number" min="1" max="1000" value={settings.epochs.to_string()} onchange={field("epochs")} data-testid="epochs-input" disabled={active} /></label>
+                    <label>{ "Batch size" }<input type="number" min="1" max="4096" value={settings.batch_size.to_string()} onchange={field("batch")} data-testid="batch-input" disabled={active} /></label>
+                    <label>{ "Learning rate" }<input type="number" step="any" min="0" value={settings.learning_rate.to_string()} onchange={field("lr")} data-testid="lr-input" disabled={active} /></label>
+                    <label>{ if settings.model == "svm" || settings.model == "logreg" { "L2 (weight decay)" } else { "Weight decay" } }<input type="number" step="any" min="0" value={settings.weight_decay.to_string()} onchange={field("wd")} data-testid="wd-input" disabled={active} /></label>
+                    <label>{ "Schedule" }
+                        <select onchange={field("schedule")} disabled={active}>
+                            { for [("cosine", "cosine decay"), ("step", "step (halve 3 times)"), ("constant", "constant")].iter().map(|(k, l)| html! {
+                                <option value={*k} selected={settings.schedule == *k}>{ *l }</option>
+                            }) }
+                        </select>
+                    </label>
+                }
+                if settings.model == "mlp" {
+                    <label>{ "Hidden layers (widths)" }<input type="text" value={settings.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")} onchange={field("hidden")} data-testid="hidden-input" disabled={active} /></label>
+                    <label>{ "Dropout" }<input type="number" step="0.05" min="0" max="0.9" value={settings.dropout.to_string()} onchange={field("dropout")} disabled={active} /></label>
+                }
+                if settings.model == "svm" {
+                    <label>{ "Kernel" }
+                        <select onchange={field("kernel")} disabled={active} data-testid="kernel-select">
+                            <option value="rbf" selected={settings.kernel == "rbf"}>{ "RBF (random Fourier features)" }</option>
+                            <option value="linear" selected={settings.kernel == "linear"}>{ "linear" }</option>
+                        </select>
+                    </label>
+                    if settings.kernel == "rbf" {
+                        <label>{ "Random features" }<input type="number" min="1" max="32768" value={settings.rff_features.to_string()} onchange={field("rff")} disabled={active} /></label>
+                        <label>{ "Gamma" }<input type="number" step="any" min="0" value={settings.gamma.to_string()} onchange={field("gamma")} disabled={active} /></label>
+                    }
+                }
+                if settings.model == "forest" {
+                    <label>{ "Trees" }<input type="number" min="1" max="2000" value={settings.trees.to_string()} onchange={field("trees")} data-testid="trees-input" disabled={active} /></label>
+                    <label>{ "Maximum depth" }<input type="number" min="1" max="64" value={settings.max_depth.to_string()} onchange={field("depth")} disabled={active} /></label>
+                    <label>{ "Bins" }<input type="number" min="2" max="256" value={settings.bins.to_string()} onchange={field("bins")} disabled={active} /></label>
+                    <label>{ "Features per split (0: square root)" }<input type="number" min="0" value={settings.features_per_split.to_string()} onchange={field("mtry")} disabled={active} /></label>
+                    <label class="check"><input type="checkbox" checked={settings.bootstrap} onchange={field("bootstrap")} disabled={active} />{ "Bootstrap samples" }</label>
+                }
+                if settings.model == "knn" {
+                    <label>{ "k" }<input type="number" min="1" max="100" value={settings.k.to_string()} onchange={field("k")} data-testid="k-input" disabled={active} /></label>
+                    <label>{ "Weights" }
+                        <select onchange={field("weights")} disabled={active}>
+                            <option value="distance" selected={settings.knn_weights == "distance"}>{ "by distance" }</option>
+                            <option value="uniform" selected={settings.knn_weights == "uniform"}>{ "uniform" }</option>
+                        </select>
+                    </label>
+                }
+                if !CONVOLUTIONAL_MODELS.contains(&settings.model.as_str()) {
+                    <label>{ "Input features" }
+                        <select onchange={field("features_from")} disabled={active} data-testid="features-from-select">
+                            <option value="" selected={settings.features_from.is_none()}>{ "pixels" }</option>
+                            { for props.models.iter().filter(|m| CONVOLUTIONAL_MODELS.contains(&m.model.as_str())).map(|m| html! {
+                                <option value={m.id.clone()} selected={settings.features_from.as_deref() == Some(m.id.as_str())}>{ format!("penultimate layer of {}", m.name) }</option>
+                            }) }
+                        </select>
+                    </label>
+                }
                 <label>{ "Training images (empty: all)" }<input type="number" min="1" value={settings.train_size.map(|v| v.to_string()).unwrap_or_default()} onchange={field("train_size")} data-testid="train-size-input" disabled={active} /></label>
                 <label>{ "Test images (empty: all)" }<input type="number" min="1" value={settings.test_size.map(|v| v.to_string()).unwrap_or_default()} onchange={field("test_size")} disabled={active} /></label>
                 <label>{ "Seed" }<input type="number" min="0" value={settings.seed.to_string()} onchange={field("seed")} disabled={active} /></label>
-                <label class="check"><input type="checkbox" checked={settings.augment} onchange={field("augment")} disabled={active} />{ "Augment (shift, flip, erase)" }</label>
+                if gradient {
+                    <label class="check"><input type="checkbox" checked={settings.augment} onchange={field("augment")} disabled={active} />{ "Augment (shift, flip, erase)" }</label>
+                }
                 <div class="buttons">
                     <button type="submit" data-testid="train-button" disabled={active || !props.dataset_ready}>{ "Train" }</button>
                     <button type="button" data-testid="stop-button" disabled={!active} onclick={props.on_stop.reform(|_: MouseEvent| ())}>{ "Stop" }</button>

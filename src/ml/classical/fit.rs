@@ -1,0 +1,400 @@
+//! Fitting any model through one call: networks, logistic regression and SVMs by the mini-batch loop, the
+//! forest tree by tree and KNN by uploading its training set, each reporting progress to the host and
+//! honouring Stop between steps.
+
+use super::forest::{BinnedData, Forest, ForestParams, grow_tree};
+use super::knn::{Knn, KnnParams};
+use crate::data::dataset::{Dataset, Part};
+use crate::ml::model::Trained;
+use crate::ml::nn::ModelOptions;
+use crate::ml::train::{
+    self, BatchReport, EpochReport, TrainConfig, TrainError, TrainEvent, TrainHost,
+    training_positions,
+};
+use burn::prelude::*;
+
+/// What to fit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FitSpec {
+    /// Anything trained by gradient: the networks, the MLP, logistic regression, the SVMs.
+    Network(TrainConfig),
+    Forest {
+        params: ForestParams,
+        train_size: Option<usize>,
+        seed: u64,
+    },
+    Knn {
+        params: KnnParams,
+        train_size: Option<usize>,
+        seed: u64,
+    },
+}
+
+impl FitSpec {
+    /// The `?model=` key.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Network(c) => c.architecture.key(),
+            Self::Forest { .. } => "forest",
+            Self::Knn { .. } => "knn",
+        }
+    }
+
+    /// Steps per epoch and epochs, for the progress bar: batches, trees, or one upload.
+    pub fn plan(&self, dataset: &Dataset) -> (usize, usize) {
+        match self {
+            Self::Network(c) => {
+                let n = training_positions(dataset, c.train_size, c.seed).len();
+                (n.div_ceil(c.batch_size), c.epochs)
+            }
+            Self::Forest { params, .. } => (params.trees, 1),
+            Self::Knn { .. } => (1, 1),
+        }
+    }
+}
+
+/// How a fit ended.
+pub struct FitOutcome {
+    pub model: Trained,
+    pub epochs: Vec<EpochReport>,
+    pub stopped: bool,
+    pub train_seconds: f64,
+    /// Training items processed (items x steps).
+    pub samples_seen: usize,
+    pub best_epoch: usize,
+}
+
+/// Images checked after each tree or upload to draw the live curve.
+const MONITOR_ITEMS: usize = 2000;
+
+/// Fits a model. `device` is the plain device (WebGPU or CPU).
+pub async fn fit(
+    spec: &FitSpec,
+    dataset: &Dataset,
+    device: &Device,
+    host: &mut impl TrainHost,
+) -> Result<FitOutcome, TrainError> {
+    match spec {
+        FitSpec::Network(config) => {
+            let outcome = train::train(config, dataset, device, host).await?;
+            Ok(FitOutcome {
+                model: Trained::Network {
+                    network: outcome.model,
+                    options: ModelOptions {
+                        inputs: dataset.rows() * dataset.cols(),
+                        ..config.options.clone()
+                    },
+                },
+                epochs: outcome.epochs,
+                stopped: outcome.stopped,
+                train_seconds: outcome.train_seconds,
+                samples_seen: outcome.samples_seen,
+                best_epoch: outcome.best_epoch,
+            })
+        }
+        FitSpec::Forest {
+            params,
+            train_size,
+            seed,
+        } => fit_forest(params, dataset, *train_size, *seed, host).await,
+        FitSpec::Knn {
+            params,
+            train_size,
+            seed,
+        } => fit_knn(params, dataset, *train_size, *seed, device, host).await,
+    }
+}
+
+/// Raw pixels and labels of some positions of a part.
+fn raw_rows(dataset: &Dataset, part: Part, positions: &[usize]) -> (Vec<u8>, Vec<u8>) {
+    let mut pixels = Vec::with_capacity(positions.len() * dataset.rows() * dataset.cols());
+    let mut labels = Vec::with_capacity(positions.len());
+    for &p in positions {
+        let (image, label) = dataset.item(part, p);
+        pixels.extend_from_slice(image);
+        labels.push(label);
+    }
+    (pixels, labels)
+}
+
+/// The items the live curve is measured on: up to [`MONITOR_ITEMS`] of the validation part, or of the
+/// training part when there is no validation part.
+fn monitor_part(dataset: &Dataset) -> (Part, Vec<usize>) {
+    let part = if dataset.len(Part::Validation) > 0 {
+        Part::Validation
+    } else {
+        Part::Train
+    };
+    (part, (0..dataset.len(part).min(MONITOR_ITEMS)).collect())
+}
+
+/// Accuracy and cross-entropy of probabilities against labels.
+fn score(probabilities: &[f32], labels: &[u8], classes: usize) -> (f64, f64) {
+    let predicted = crate::ml::metrics::argmax_rows(probabilities, classes);
+    let correct = predicted.iter().zip(labels).filter(|(p, t)| p == t).count();
+    let loss: f64 = probabilities
+        .chunks_exact(classes)
+        .zip(labels)
+        .map(|(row, &t)| -(row[t as usize].max(1e-7) as f64).ln())
+        .sum();
+    let n = labels.len().max(1) as f64;
+    (correct as f64 / n, loss / n)
+}
+
+async fn fit_forest(
+    params: &ForestParams,
+    dataset: &Dataset,
+    train_size: Option<usize>,
+    seed: u64,
+    host: &mut impl TrainHost,
+) -> Result<FitOutcome, TrainError> {
+    let features = dataset.rows() * dataset.cols();
+    let classes = dataset.classes();
+    let params = params
+        .check(features)
+        .map_err(|e| TrainError::Config(e.to_string()))?;
+    let positions = training_positions(dataset, train_size, seed);
+    let (pixels, labels) = raw_rows(dataset, Part::Train, &positions);
+    let start = host.now_ms();
+    let data = BinnedData::new(&pixels, &labels, features, classes, params.params.bins);
+    let mut train_ms = host.now_ms() - start;
+    let (monitor, monitor_positions) = monitor_part(dataset);
+    let (monitor_pixels, monitor_labels) = raw_rows(dataset, monitor, &monitor_positions);
+    let mut forest = Forest::new(&data);
+    let mut stopped = false;
+    let trees = params.params.trees;
+    let (mut accuracy, mut loss) = (0.0, 0.0);
+    for i in 0..trees {
+        if host.should_stop() {
+            stopped = true;
+            break;
+        }
+        let start = host.now_ms();
+        forest.trees.push(grow_tree(&data, &params, i));
+        train_ms += host.now_ms() - start;
+        (accuracy, loss) = score(
+            &forest.predict_proba(&monitor_pixels),
+            &monitor_labels,
+            classes,
+        );
+        host.report(TrainEvent::Batch(BatchReport {
+            epoch: 0,
+            batch: i,
+            batches_per_epoch: trees,
+            loss: loss as f32,
+            accuracy: accuracy as f32,
+            learning_rate: 0.0,
+            samples_per_second: (i + 1) as f64 * positions.len() as f64
+                / (train_ms / 1000.0).max(1e-9),
+            train_seconds: train_ms / 1000.0,
+        }));
+        host.pause().await;
+    }
+    if forest.trees.is_empty() {
+        return Err(TrainError::Config(
+            "the run was stopped before the first tree grew; there is no model to keep".into(),
+        ));
+    }
+    let grown = forest.trees.len();
+    let sample: Vec<usize> = (0..positions.len().min(MONITOR_ITEMS)).collect();
+    let (train_accuracy, train_loss) = score(
+        &forest.predict_proba(&pixels[..sample.len() * features]),
+        &labels[..sample.len()],
+        classes,
+    );
+    let epoch = EpochReport {
+        epoch: 0,
+        train_loss,
+        train_accuracy,
+        validation_loss: loss,
+        validation_accuracy: accuracy,
+        best: true,
+    };
+    host.report(TrainEvent::Epoch(epoch.clone()));
+    Ok(FitOutcome {
+        model: Trained::Forest(forest),
+        epochs: vec![epoch],
+        stopped,
+        train_seconds: train_ms / 1000.0,
+        samples_seen: grown * positions.len(),
+        best_epoch: 1,
+    })
+}
+
+async fn fit_knn(
+    params: &KnnParams,
+    dataset: &Dataset,
+    train_size: Option<usize>,
+    seed: u64,
+    device: &Device,
+    host: &mut impl TrainHost,
+) -> Result<FitOutcome, TrainError> {
+    let features = dataset.rows() * dataset.cols();
+    let classes = dataset.classes();
+    let positions = training_positions(dataset, train_size, seed);
+    let (pixels, labels) = raw_rows(dataset, Part::Train, &positions);
+    let start = host.now_ms();
+    let knn = Knn::fit(params, pixels, labels, features, classes, device)
+        .map_err(|e| TrainError::Config(e.to_string()))?;
+    let train_ms = host.now_ms() - start;
+    let model = Trained::Knn(knn);
+    // KNN learns nothing beyond its data: the curve is its accuracy on held-out images (fewer than for
+    // the forest, as each costs a pass over the training set).
+    let (monitor, monitor_positions) = monitor_part(dataset);
+    let limit = monitor_positions.len().min(MONITOR_ITEMS / 4);
+    let held_out = monitor_score(&model, dataset, monitor, limit, host).await?;
+    host.report(TrainEvent::Batch(BatchReport {
+        epoch: 0,
+        batch: 0,
+        batches_per_epoch: 1,
+        loss: held_out.1 as f32,
+        accuracy: held_out.0 as f32,
+        learning_rate: 0.0,
+        samples_per_second: positions.len() as f64 / (train_ms / 1000.0).max(1e-9),
+        train_seconds: train_ms / 1000.0,
+    }));
+    let on_train = monitor_score(&model, dataset, Part::Train, limit.min(500), host).await?;
+    let epoch = EpochReport {
+        epoch: 0,
+        train_loss: on_train.1,
+        train_accuracy: on_train.0,
+        validation_loss: held_out.1,
+        validation_accuracy: held_out.0,
+        best: true,
+    };
+    host.report(TrainEvent::Epoch(epoch.clone()));
+    Ok(FitOutcome {
+        model,
+        epochs: vec![epoch],
+        stopped: false,
+        train_seconds: train_ms / 1000.0,
+        samples_seen: positions.len(),
+        best_epoch: 1,
+    })
+}
+
+/// (accuracy, loss) of a model on the first `limit` items of a part.
+async fn monitor_score(
+    model: &Trained,
+    dataset: &Dataset,
+    part: Part,
+    limit: usize,
+    host: &impl TrainHost,
+) -> Result<(f64, f64), TrainError> {
+    if limit == 0 {
+        return Ok((0.0, 0.0));
+    }
+    let evaluation = train::evaluate(model, dataset, part, Some(limit), 256, host).await?;
+    Ok((evaluation.accuracy, evaluation.loss))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::dataset::tests::synthetic_28;
+    use crate::ml::classical::knn::KnnWeights;
+    use crate::ml::nn::Architecture;
+    use crate::ml::train::{NativeHost, block_on, evaluate};
+
+    fn accuracy_of(spec: &FitSpec, dataset: &Dataset) -> (f64, FitOutcome) {
+        let mut host = NativeHost::default();
+        let outcome = block_on(fit(spec, dataset, &Device::flex(), &mut host)).unwrap();
+        let eval = block_on(evaluate(
+            &outcome.model,
+            dataset,
+            Part::Test,
+            None,
+            64,
+            &host,
+        ))
+        .unwrap();
+        assert!(host.events.len() >= 2, "progress was reported");
+        (eval.accuracy, outcome)
+    }
+
+    /// On a synthetic set whose classes are separable, every classical model is (nearly) perfect.
+    #[test]
+    fn every_classical_model_learns_a_separable_set() {
+        let dataset = synthetic_28(4, 60, 20, 7);
+        let network = |architecture| {
+            FitSpec::Network(TrainConfig {
+                architecture,
+                epochs: 3,
+                batch_size: 16,
+                learning_rate: 0.01,
+                augmentation: None,
+                options: ModelOptions {
+                    hidden: vec![64],
+                    rff_features: 512,
+                    gamma: 0.005,
+                    ..ModelOptions::default()
+                },
+                ..TrainConfig::default()
+            })
+        };
+        let specs = [
+            network(Architecture::Logistic),
+            network(Architecture::Svm),
+            network(Architecture::Mlp),
+            FitSpec::Forest {
+                params: ForestParams {
+                    trees: 10,
+                    ..ForestParams::default()
+                },
+                train_size: None,
+                seed: 1,
+            },
+            FitSpec::Knn {
+                params: KnnParams {
+                    k: 3,
+                    weights: KnnWeights::Uniform,
+                },
+                train_size: None,
+                seed: 1,
+            },
+        ];
+        for spec in &specs {
+            let (accuracy, outcome) = accuracy_of(spec, &dataset);
+            assert!(accuracy >= 0.99, "{}: {accuracy}", spec.key());
+            assert_eq!(outcome.model.key(), spec.key());
+            assert!(outcome.model.parameters() > 0);
+        }
+    }
+
+    #[test]
+    fn stop_keeps_the_trees_grown_so_far() {
+        let dataset = synthetic_28(3, 30, 10, 2);
+        let spec = FitSpec::Forest {
+            params: ForestParams {
+                trees: 20,
+                ..ForestParams::default()
+            },
+            train_size: Some(50),
+            seed: 3,
+        };
+        let mut host = NativeHost {
+            stop_after_batches: Some(4),
+            ..NativeHost::default()
+        };
+        let outcome = block_on(fit(&spec, &dataset, &Device::flex(), &mut host)).unwrap();
+        assert!(outcome.stopped);
+        match &outcome.model {
+            Trained::Forest(f) => assert_eq!(f.trees.len(), 4),
+            _ => panic!("not a forest"),
+        }
+        assert_eq!(outcome.samples_seen, 4 * 50);
+        let bad = FitSpec::Forest {
+            params: ForestParams {
+                trees: 0,
+                ..ForestParams::default()
+            },
+            train_size: None,
+            seed: 3,
+        };
+        let mut host = NativeHost::default();
+        assert!(matches!(
+            block_on(fit(&bad, &dataset, &Device::flex(), &mut host)),
+            Err(TrainError::Config(_))
+        ));
+    }
+}

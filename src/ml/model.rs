@@ -1,0 +1,234 @@
+//! Any trained model (a network trained by gradient, a forest, a KNN) behind one vocabulary: predict
+//! class probabilities, count parameters, save and load.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use burn::module::Module;
+use burn::prelude::*;
+
+use super::classical::ClassicalError;
+use super::classical::forest::Forest;
+use super::classical::knn::Knn;
+use super::nn::{ModelOptions, Network};
+use super::store::{self, META_ARCHITECTURE, META_CLASSES, StoreError};
+use super::train::{TrainError, predict_probabilities};
+use crate::data::dataset::Batch;
+
+/// Anything that gives class probabilities for a batch of images.
+pub trait Classifier {
+    /// `[batch, classes]` row-major.
+    fn probabilities(&self, batch: &Batch) -> impl Future<Output = Result<Vec<f32>, TrainError>>;
+}
+
+impl Classifier for Network {
+    async fn probabilities(&self, batch: &Batch) -> Result<Vec<f32>, TrainError> {
+        let device = self
+            .devices()
+            .first()
+            .cloned()
+            .ok_or_else(|| TrainError::Device("the model has no device".into()))?;
+        predict_probabilities(self, batch, &device).await
+    }
+}
+
+/// A trained model of any kind.
+#[derive(Debug)]
+pub enum Trained {
+    Network {
+        network: Network,
+        options: ModelOptions,
+    },
+    Forest(Forest),
+    Knn(Knn),
+}
+
+/// The pixels of a batch back as bytes (the forest splits on raw u8 values).
+pub fn batch_bytes(batch: &Batch) -> Vec<u8> {
+    batch
+        .pixels
+        .iter()
+        .map(|&p| (p * 255.0).round().clamp(0.0, 255.0) as u8)
+        .collect()
+}
+
+impl Classifier for Trained {
+    async fn probabilities(&self, batch: &Batch) -> Result<Vec<f32>, TrainError> {
+        match self {
+            Self::Network { network, .. } => network.probabilities(batch).await,
+            Self::Forest(forest) => Ok(forest.predict_proba(&batch_bytes(batch))),
+            Self::Knn(knn) => knn.predict_proba(&batch.pixels).await,
+        }
+    }
+}
+
+/// Magic bytes of Atelier's file for the models that are not burn modules.
+const CLASSICAL_MAGIC: &[u8; 4] = b"ATLM";
+
+/// A loaded model with its file's metadata.
+pub struct Loaded {
+    pub model: Trained,
+    pub classes: usize,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Trained {
+    /// The `?model=` key.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Network { network, .. } => network.architecture().key(),
+            Self::Forest(_) => "forest",
+            Self::Knn(_) => "knn",
+        }
+    }
+
+    /// The network, for Grad-CAM and features.
+    pub fn network(&self) -> Option<&Network> {
+        match self {
+            Self::Network { network, .. } => Some(network),
+            _ => None,
+        }
+    }
+
+    /// Learned (or stored) numbers: weights, tree nodes, or training pixels.
+    pub fn parameters(&self) -> usize {
+        match self {
+            Self::Network { network, .. } => network.num_params(),
+            Self::Forest(forest) => forest.nodes(),
+            Self::Knn(knn) => knn.len() * knn.features,
+        }
+    }
+
+    /// The model's file: burn's record (burnpack) for networks, Atelier's own layout for the others
+    /// (`ATLM`, version, JSON metadata length and metadata, then the model's bytes).
+    pub async fn to_file(
+        &self,
+        classes: usize,
+        extra: &BTreeMap<String, String>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let (key, payload) = match self {
+            Self::Network { network, options } => {
+                return store::to_burnpack(network, classes, options, extra).await;
+            }
+            Self::Forest(forest) => ("forest", forest.to_bytes()),
+            Self::Knn(knn) => ("knn", knn.to_bytes()),
+        };
+        let mut metadata = extra.clone();
+        metadata.insert(META_ARCHITECTURE.into(), key.into());
+        metadata.insert(META_CLASSES.into(), classes.to_string());
+        let json = serde_json::to_vec(&metadata).expect("a string map always serialises");
+        let mut out = Vec::with_capacity(12 + json.len() + payload.len());
+        out.extend_from_slice(CLASSICAL_MAGIC);
+        out.extend_from_slice(&1u32.to_le_bytes());
+        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        out.extend_from_slice(&json);
+        out.extend_from_slice(&payload);
+        Ok(out)
+    }
+
+    /// Reads a file written by [`Trained::to_file`]; nothing changes when it is damaged.
+    pub fn from_file(bytes: &[u8], device: &Device) -> Result<Loaded, StoreError> {
+        if !bytes.starts_with(CLASSICAL_MAGIC) {
+            let loaded = store::from_burnpack(bytes, device)?;
+            return Ok(Loaded {
+                model: Self::Network {
+                    network: loaded.model,
+                    options: loaded.options,
+                },
+                classes: loaded.classes,
+                metadata: loaded.metadata,
+            });
+        }
+        let damaged = |e: ClassicalError| StoreError::NotAModel(e.to_string());
+        let mut reader = super::classical::Reader::new(&bytes[4..]);
+        let version = reader.u32().map_err(damaged)?;
+        if version != 1 {
+            return Err(StoreError::NotAModel(format!(
+                "its format version {version} is newer than this Atelier's"
+            )));
+        }
+        let length = reader
+            .count("the metadata length", bytes.len())
+            .map_err(damaged)?;
+        let metadata: BTreeMap<String, String> =
+            serde_json::from_slice(reader.take(length).map_err(damaged)?)
+                .map_err(|e| StoreError::NotAModel(format!("its metadata is unreadable: {e}")))?;
+        let payload = &bytes[12 + length..];
+        let classes = metadata
+            .get(META_CLASSES)
+            .and_then(|c| c.parse::<usize>().ok())
+            .filter(|&c| (1..=256).contains(&c))
+            .ok_or_else(|| StoreError::NotAModel("no valid class count in its metadata".into()))?;
+        let key = metadata.get(META_ARCHITECTURE).cloned().unwrap_or_default();
+        let mismatch = |e: ClassicalError| StoreError::Mismatch {
+            architecture: key.clone(),
+            reason: e.to_string(),
+        };
+        let model = match key.as_str() {
+            "forest" => Self::Forest(Forest::from_bytes(payload).map_err(mismatch)?),
+            "knn" => Self::Knn(Knn::from_bytes(payload, device).map_err(mismatch)?),
+            _ => return Err(StoreError::UnknownArchitecture { found: key }),
+        };
+        let model_classes = match &model {
+            Self::Forest(f) => f.classes,
+            Self::Knn(k) => k.classes,
+            Self::Network { .. } => classes,
+        };
+        if model_classes != classes {
+            return Err(StoreError::Mismatch {
+                architecture: key,
+                reason: format!("{model_classes} classes inside, {classes} in its metadata"),
+            });
+        }
+        Ok(Loaded {
+            model,
+            classes,
+            metadata,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::classical::forest::{BinnedData, ForestParams, grow_tree};
+    use crate::ml::classical::knn::KnnParams;
+    use crate::ml::train::block_on;
+
+    fn batch() -> Batch {
+        Batch {
+            pixels: (0..2 * 4).map(|i| i as f32 / 8.0).collect(),
+            labels: vec![0, 1],
+            rows: 2,
+            cols: 2,
+        }
+    }
+
+    #[test]
+    fn classical_files_roundtrip_and_damage_is_refused() {
+        let device = Device::flex();
+        let pixels: Vec<u8> = (0..40u32).map(|i| (i * 53 % 256) as u8).collect();
+        let labels: Vec<u8> = (0..10).map(|i| (i % 2) as u8).collect();
+        let data = BinnedData::new(&pixels, &labels, 4, 2, 16);
+        let params = ForestParams::default().check(4).unwrap();
+        let mut forest = Forest::new(&data);
+        forest.trees.push(grow_tree(&data, &params, 0));
+        let knn = Knn::fit(&KnnParams::default(), pixels, labels, 4, 2, &device).unwrap();
+        for model in [Trained::Forest(forest), Trained::Knn(knn)] {
+            let mut extra = BTreeMap::new();
+            extra.insert("atelier.note".into(), "x".into());
+            let bytes = block_on(model.to_file(2, &extra)).unwrap();
+            let loaded = Trained::from_file(&bytes, &device).unwrap();
+            assert_eq!(loaded.classes, 2);
+            assert_eq!(loaded.model.key(), model.key());
+            assert_eq!(loaded.metadata["atelier.note"], "x");
+            assert_eq!(
+                block_on(loaded.model.probabilities(&batch())).unwrap(),
+                block_on(model.probabilities(&batch())).unwrap()
+            );
+            assert!(Trained::from_file(&bytes[..bytes.len() - 1], &device).is_err());
+            assert!(Trained::from_file(&bytes[..20], &device).is_err());
+        }
+        assert!(Trained::from_file(b"ATLM\x01\0\0\0\xff\xff\xff\xff", &device).is_err());
+    }
+}
