@@ -2,6 +2,7 @@
 //!
 //! Arrows run one way: `ui` -> `protocol` <- `worker` -> `ml` -> `data`.
 
+#[cfg(not(target_arch = "wasm32"))]
 pub mod bench;
 pub mod data;
 pub mod ml;

@@ -9,6 +9,7 @@ use burn::prelude::*;
 
 use super::classical::ClassicalError;
 use super::classical::forest::Forest;
+use super::classical::hybrid::{Hybrid, Quantiser};
 use super::classical::knn::Knn;
 use super::nn::{ModelOptions, Network};
 use super::store::{self, META_ARCHITECTURE, META_CLASSES, StoreError};
@@ -41,6 +42,8 @@ pub enum Trained {
     },
     Forest(Forest),
     Knn(Knn),
+    /// A classical model on a network's features.
+    Hybrid(Hybrid),
 }
 
 /// The pixels of a batch back as bytes (the forest splits on raw u8 values).
@@ -58,6 +61,7 @@ impl Classifier for Trained {
             Self::Network { network, .. } => network.probabilities(batch).await,
             Self::Forest(forest) => Ok(forest.predict_proba(&batch_bytes(batch))),
             Self::Knn(knn) => knn.predict_proba(&batch.pixels).await,
+            Self::Hybrid(hybrid) => hybrid.probabilities(batch).await,
         }
     }
 }
@@ -79,6 +83,7 @@ impl Trained {
             Self::Network { network, .. } => network.architecture().key(),
             Self::Forest(_) => "forest",
             Self::Knn(_) => "knn",
+            Self::Hybrid(hybrid) => hybrid.head.key(),
         }
     }
 
@@ -96,6 +101,7 @@ impl Trained {
             Self::Network { network, .. } => network.num_params(),
             Self::Forest(forest) => forest.nodes(),
             Self::Knn(knn) => knn.len() * knn.features,
+            Self::Hybrid(hybrid) => hybrid.base.num_params() + hybrid.head.parameters(),
         }
     }
 
@@ -112,6 +118,22 @@ impl Trained {
             }
             Self::Forest(forest) => ("forest", forest.to_bytes()),
             Self::Knn(knn) => ("knn", knn.to_bytes()),
+            Self::Hybrid(hybrid) => {
+                // The base network's record, the quantiser, then the head's own file.
+                let base = store::to_burnpack(
+                    &hybrid.base,
+                    classes,
+                    &ModelOptions::default(),
+                    &BTreeMap::new(),
+                )
+                .await?;
+                let head = Box::pin(hybrid.head.to_file(classes, &BTreeMap::new())).await?;
+                let mut payload = (base.len() as u32).to_le_bytes().to_vec();
+                payload.extend_from_slice(&base);
+                payload.extend_from_slice(&hybrid.quantiser.to_bytes());
+                payload.extend_from_slice(&head);
+                ("hybrid", payload)
+            }
         };
         let mut metadata = extra.clone();
         metadata.insert(META_ARCHITECTURE.into(), key.into());
@@ -167,12 +189,33 @@ impl Trained {
         let model = match key.as_str() {
             "forest" => Self::Forest(Forest::from_bytes(payload).map_err(mismatch)?),
             "knn" => Self::Knn(Knn::from_bytes(payload, device).map_err(mismatch)?),
+            "hybrid" => {
+                let mut r = super::classical::Reader::new(payload);
+                let base_len = r
+                    .count("the base network's size", payload.len())
+                    .map_err(mismatch)?;
+                let base = store::from_burnpack(r.take(base_len).map_err(mismatch)?, device)?;
+                let quantiser = Quantiser::read(&mut r).map_err(mismatch)?;
+                let head =
+                    Self::from_file(&payload[4 + base_len + 4 + 8 * quantiser.dim()..], device)?;
+                if head.classes != classes || base.classes != classes {
+                    return Err(StoreError::Mismatch {
+                        architecture: key,
+                        reason: "its parts disagree on the number of classes".into(),
+                    });
+                }
+                Self::Hybrid(Hybrid {
+                    base: base.model,
+                    quantiser,
+                    head: Box::new(head.model),
+                })
+            }
             _ => return Err(StoreError::UnknownArchitecture { found: key }),
         };
         let model_classes = match &model {
             Self::Forest(f) => f.classes,
             Self::Knn(k) => k.classes,
-            Self::Network { .. } => classes,
+            Self::Network { .. } | Self::Hybrid(_) => classes,
         };
         if model_classes != classes {
             return Err(StoreError::Mismatch {

@@ -211,7 +211,26 @@ async fn run_training(
         parameters,
     });
     let mut host = WorkerHost { post };
-    let outcome = fit::fit(&spec, dataset, device, &mut host).await?;
+    let outcome = match &settings.features_from {
+        None => fit::fit(&spec, dataset, device, &mut host).await?,
+        Some(base_id) => {
+            let base = JOBS.with(|j| {
+                j.borrow()
+                    .models
+                    .iter()
+                    .find(|m| &m.report.id == base_id)
+                    .and_then(|m| m.model.network().cloned())
+                    .filter(|n| n.architecture().is_convolutional())
+            });
+            let base = base.ok_or_else(|| {
+                TrainError::Config(
+                    "the network whose features were chosen is gone; pick another one or pixels"
+                        .into(),
+                )
+            })?;
+            fit::fit_on_features(&spec, &base, dataset, device, &mut host).await?
+        }
+    };
     let parameters = outcome.model.parameters();
     post(&FromWorker::Evaluating);
     let evaluation = train::evaluate(

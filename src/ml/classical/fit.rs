@@ -105,6 +105,38 @@ pub async fn fit(
     }
 }
 
+/// Fits a classical model on the penultimate features of `base` (a trained network) instead of the
+/// pixels. The features of every image are computed once; augmentation does not apply to them.
+pub async fn fit_on_features(
+    spec: &FitSpec,
+    base: &crate::ml::nn::Network,
+    dataset: &Dataset,
+    device: &Device,
+    host: &mut impl TrainHost,
+) -> Result<FitOutcome, TrainError> {
+    let start = host.now_ms();
+    let (features, quantiser) = super::hybrid::feature_dataset(base, dataset, host).await?;
+    let embed_seconds = (host.now_ms() - start) / 1000.0;
+    let spec = match spec {
+        FitSpec::Network(config) => FitSpec::Network(TrainConfig {
+            augmentation: None,
+            ..config.clone()
+        }),
+        other => other.clone(),
+    };
+    let outcome = fit(&spec, &features, device, host).await?;
+    Ok(FitOutcome {
+        model: Trained::Hybrid(super::hybrid::Hybrid {
+            base: base.clone(),
+            quantiser,
+            head: Box::new(outcome.model),
+        }),
+        // The fit time includes computing the features.
+        train_seconds: outcome.train_seconds + embed_seconds,
+        ..outcome
+    })
+}
+
 /// Raw pixels and labels of some positions of a part.
 fn raw_rows(dataset: &Dataset, part: Part, positions: &[usize]) -> (Vec<u8>, Vec<u8>) {
     let mut pixels = Vec::with_capacity(positions.len() * dataset.rows() * dataset.cols());
@@ -359,6 +391,66 @@ mod tests {
             assert_eq!(outcome.model.key(), spec.key());
             assert!(outcome.model.parameters() > 0);
         }
+    }
+
+    #[test]
+    fn a_forest_on_network_features_learns_and_its_file_roundtrips() {
+        let dataset = synthetic_28(4, 40, 15, 5);
+        let mut host = NativeHost::default();
+        let base = block_on(fit(
+            &FitSpec::Network(TrainConfig {
+                architecture: Architecture::RefCnn,
+                epochs: 1,
+                batch_size: 16,
+                augmentation: None,
+                ..TrainConfig::default()
+            }),
+            &dataset,
+            &Device::flex(),
+            &mut host,
+        ))
+        .unwrap();
+        let base = base.model.network().unwrap().clone();
+        let spec = FitSpec::Forest {
+            params: ForestParams {
+                trees: 5,
+                ..ForestParams::default()
+            },
+            train_size: None,
+            seed: 1,
+        };
+        let outcome = block_on(fit_on_features(
+            &spec,
+            &base,
+            &dataset,
+            &Device::flex(),
+            &mut host,
+        ))
+        .unwrap();
+        let eval = block_on(evaluate(
+            &outcome.model,
+            &dataset,
+            Part::Test,
+            None,
+            32,
+            &host,
+        ))
+        .unwrap();
+        assert!(eval.accuracy >= 0.95, "{}", eval.accuracy);
+        assert_eq!(outcome.model.key(), "forest");
+        let bytes = block_on(outcome.model.to_file(4, &Default::default())).unwrap();
+        let loaded = Trained::from_file(&bytes, &Device::flex()).unwrap();
+        let again = block_on(evaluate(
+            &loaded.model,
+            &dataset,
+            Part::Test,
+            None,
+            32,
+            &host,
+        ))
+        .unwrap();
+        assert_eq!(again.predicted, eval.predicted);
+        assert!(Trained::from_file(&bytes[..bytes.len() - 5], &Device::flex()).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod fit;
 pub mod forest;
+pub mod hybrid;
 pub mod knn;
 pub mod logistic;
 pub mod svm;
