@@ -63,6 +63,31 @@ test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it surv
   }
   assert.ok(await page.locator('[data-testid="gradcam-class"] option').count() === 10);
 
+  // Predict on the user's own images: a PNG made here (a dark T-shirt shape on white) is uploaded, shown
+  // through the preprocessing pipeline, and classified by the model, with Grad-CAM for the network.
+  await byTestId(page, 'tab-predict').click();
+  const png = await page.evaluate(() => {
+    const c = document.createElement('canvas'); c.width = 120; c.height = 100;
+    const g = c.getContext('2d'); g.fillStyle = '#fafafa'; g.fillRect(0, 0, 120, 100);
+    g.fillStyle = '#202020'; g.fillRect(35, 20, 50, 70); g.fillRect(15, 20, 90, 18);
+    return c.toDataURL('image/png').split(',')[1];
+  });
+  await byTestId(page, 'upload-input').setInputFiles({ name: 'shirt.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') });
+  await byTestId(page, 'prediction-top1').waitFor({ timeout: 60_000 });
+  const top1 = await byTestId(page, 'prediction-top1').textContent();
+  const fashion = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  assert.ok(fashion.includes(top1), `prediction-top1: "${top1}"`);
+  assert.ok(await page.locator('[data-testid="pipeline"] figure').count() >= 5);
+  assert.equal(await page.locator('[data-testid="prediction-list"] tbody tr').count(), 1);
+  assert.ok((await canvasInk(page, 'prediction-gradcam-0-heatmap')).colours > 3);
+  // The light background was detected and inverted: the 28x28 result is light on black.
+  assert.ok((await page.locator('[data-testid="pipeline"] figcaption').allTextContents()).some((t) => t.startsWith('light background inverted')));
+  // A text file is refused with a clear message, and nothing else changes.
+  await byTestId(page, 'upload-input').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+  await byTestId(page, 'error-banner').waitFor({ timeout: 10_000 });
+  assert.match(await byTestId(page, 'error-banner').textContent(), /notes\.txt is not an image/);
+  assert.equal(await byTestId(page, 'prediction-top1').textContent(), top1);
+
   // After a reload the model is still listed, with its accuracy.
   await page.goto(`${server.url}?tab=train&backend=cpu`);
   await page.locator('[data-testid="model-list"] tr[data-model="cnn"]').waitFor({ timeout: 120_000 });

@@ -179,7 +179,16 @@ impl TrainSettings {
                 augment: false,
                 ..base
             },
-            "logreg" | "svm" => Self {
+            // 84.6% on the 10,000 test images after 20 epochs on all 60,000 (BENCHMARKS.md).
+            "logreg" => Self {
+                epochs: 20,
+                batch_size: 128,
+                learning_rate: 3e-3,
+                weight_decay: 1e-4,
+                augment: false,
+                ..base
+            },
+            "svm" => Self {
                 epochs: 10,
                 batch_size: 128,
                 weight_decay: 1e-4,
@@ -447,6 +456,9 @@ pub struct ModelReport {
     pub size_bytes: usize,
     /// Milliseconds since the Unix epoch.
     pub created_ms: f64,
+    /// The most confused (true, predicted, count) pairs, most mistakes first (absent in older reports).
+    #[serde(default)]
+    pub confused_pairs: Vec<(usize, usize, u32)>,
 }
 
 /// A Grad-CAM explanation of one test image.
@@ -464,6 +476,31 @@ pub struct Explanation {
     pub image: Vec<u8>,
     /// `rows * cols` values in `[0, 1]`.
     pub heatmap: Vec<f32>,
+}
+
+/// One model's answer for a user's image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelPrediction {
+    pub model_id: String,
+    pub model_name: String,
+    /// The model's key (`cnn`, `forest`, ...).
+    pub model: String,
+    pub probabilities: Vec<f32>,
+    /// Grad-CAM of the predicted class (`rows * cols` in `[0, 1]`), for the networks with convolutions.
+    pub heatmap: Option<Vec<f32>>,
+}
+
+/// Every model's answer for one preprocessed image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Predictions {
+    /// Which image (the file's name, "drawing", "pasted image").
+    pub label: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub image: Vec<u8>,
+    pub models: Vec<ModelPrediction>,
+    /// Milliseconds the worker spent on all models.
+    pub milliseconds: f64,
 }
 
 /// Messages from the UI to the worker.
@@ -495,6 +532,13 @@ pub enum ToWorker {
         model_id: String,
         test_index: usize,
         class: Option<usize>,
+    },
+    /// Run every model on a preprocessed image of the dataset's size (answered with `Predictions`).
+    Predict {
+        label: String,
+        rows: usize,
+        cols: usize,
+        pixels: Vec<u8>,
     },
     /// Pick other sample images for the explorer grid.
     Resample {
@@ -637,6 +681,7 @@ pub enum FromWorker {
         id: String,
     },
     Explanation(Box<Explanation>),
+    Predictions(Box<Predictions>),
     /// A request could not be served (no dataset yet, for example).
     Error {
         message: String,

@@ -5,6 +5,7 @@ pub mod augment;
 pub mod dataset;
 pub mod error;
 pub mod idx;
+pub mod preprocess;
 pub mod rng;
 pub mod source;
 pub mod stats;

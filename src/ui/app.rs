@@ -16,6 +16,7 @@ use super::components::explain_view::ExplainView;
 use super::components::gallery_view::GalleryView;
 use super::components::header::Header;
 use super::components::model_list::ModelList;
+use super::components::predict_tab::PredictTab;
 use super::components::train_tab::TrainTab;
 use super::state::{Action, DatasetStatus, Gallery, State};
 use super::url::{Params, Tab};
@@ -476,6 +477,26 @@ pub fn app() -> Html {
             }
         })
     };
+    let on_predict = {
+        let (bridge, summary) = (bridge.clone(), state.summary().cloned());
+        Callback::from(move |(label, pixels): (String, Vec<u8>)| {
+            if let Some(summary) = &summary {
+                send(
+                    &bridge,
+                    &ToWorker::Predict {
+                        label,
+                        rows: summary.rows,
+                        cols: summary.cols,
+                        pixels,
+                    },
+                );
+            }
+        })
+    };
+    let on_predict_error = {
+        let dispatcher = state.dispatcher();
+        Callback::from(move |message: String| dispatcher.dispatch(Action::ShowError(message)))
+    };
     let on_dismiss_notice = {
         let dispatcher = state.dispatcher();
         Callback::from(move |i: usize| dispatcher.dispatch(Action::DismissNotice(i)))
@@ -530,6 +551,12 @@ pub fn app() -> Html {
                 { overlays }
                 <ModelList models={state.models.clone()} selected={state.selected.clone()} {on_select} {on_export} {on_delete} {on_import} />
             </>
+        },
+        Tab::Predict => html! {
+            <PredictTab class_names={class_names_shown.clone()}
+                rows={state.summary().map_or(28, |s| s.rows)} cols={state.summary().map_or(28, |s| s.cols)}
+                models={state.models.clone()} predictions={state.predictions.clone()}
+                on_predict={on_predict} on_error={on_predict_error} />
         },
         Tab::Compare => html! {
             <>

@@ -145,6 +145,8 @@ pub struct State {
     pub gallery: Option<Gallery>,
     /// The Grad-CAM shown.
     pub explanation: Option<Rc<crate::protocol::Explanation>>,
+    /// Every model's answer for the user's latest image.
+    pub predictions: Option<Rc<crate::protocol::Predictions>>,
     /// Messages that inform without an error (storage full, model saved elsewhere).
     pub notices: Vec<String>,
     /// `autorun=1` has started its run (it runs once per page load).
@@ -293,6 +295,9 @@ impl Reducible for State {
                 FromWorker::ModelFile { .. } => {}
                 FromWorker::Explanation(explanation) => {
                     next.explanation = Some(Rc::new(*explanation))
+                }
+                FromWorker::Predictions(predictions) => {
+                    next.predictions = Some(Rc::new(*predictions))
                 }
                 FromWorker::ModelDeleted { id } => {
                     next.models.retain(|m| m.id != id);

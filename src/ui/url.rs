@@ -9,11 +9,12 @@ pub enum Tab {
     Data,
     Train,
     Compare,
+    Predict,
 }
 
 impl Tab {
     /// Every tab, in order.
-    pub const ALL: [Tab; 3] = [Tab::Data, Tab::Train, Tab::Compare];
+    pub const ALL: [Tab; 4] = [Tab::Data, Tab::Train, Tab::Compare, Tab::Predict];
 
     /// Parses the URL value; unknown tabs fall back to Data.
     pub fn parse(value: &str) -> Self {
@@ -29,6 +30,7 @@ impl Tab {
             Self::Data => "data",
             Self::Train => "train",
             Self::Compare => "compare",
+            Self::Predict => "predict",
         }
     }
 
@@ -38,6 +40,7 @@ impl Tab {
             Self::Data => "Data",
             Self::Train => "Train & evaluate",
             Self::Compare => "Compare",
+            Self::Predict => "Predict",
         }
     }
 }

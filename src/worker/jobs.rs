@@ -509,3 +509,75 @@ pub async fn explain(model_id: &str, test_index: usize, class: Option<usize>) ->
         },
     }
 }
+
+/// Every model's probabilities for a user's image, with Grad-CAM for the networks with convolutions.
+pub async fn predict(label: String, rows: usize, cols: usize, pixels: Vec<u8>) -> FromWorker {
+    let start = now_ms();
+    let (models, shape) = JOBS.with(|j| {
+        let jobs = j.borrow();
+        let models: Vec<(ModelReport, Rc<Trained>)> = jobs
+            .models
+            .iter()
+            .map(|m| (m.report.clone(), m.model.clone()))
+            .collect();
+        (models, jobs.dataset.as_ref().map(|d| (d.rows(), d.cols())))
+    });
+    if shape.is_some_and(|s| s != (rows, cols)) || pixels.len() != rows * cols {
+        return FromWorker::Error {
+            message: format!(
+                "the image is {rows}x{cols} but the models take the dataset's size; reload the page"
+            ),
+        };
+    }
+    if models.is_empty() {
+        return FromWorker::Error {
+            message: "no model is trained yet: train one in the Train tab, then predict".into(),
+        };
+    }
+    let batch = crate::data::dataset::Batch {
+        pixels: pixels
+            .iter()
+            .map(|&p| crate::data::dataset::normalise(p))
+            .collect(),
+        labels: vec![0],
+        rows,
+        cols,
+    };
+    let mut answers = Vec::with_capacity(models.len());
+    for (report, model) in models {
+        let explained = match model
+            .network()
+            .filter(|n| n.architecture().is_convolutional())
+        {
+            Some(network) => crate::ml::gradcam::grad_cam(network, &batch.pixels, rows, cols, None)
+                .await
+                .map(|cam| (cam.probabilities, Some(cam.heatmap))),
+            None => {
+                use crate::ml::model::Classifier;
+                model.probabilities(&batch).await.map(|p| (p, None))
+            }
+        };
+        match explained {
+            Ok((probabilities, heatmap)) => answers.push(crate::protocol::ModelPrediction {
+                model_id: report.id,
+                model_name: report.name,
+                model: report.model,
+                probabilities,
+                heatmap,
+            }),
+            Err(e) => {
+                return FromWorker::Error {
+                    message: format!("{} could not predict: {e}", report.name),
+                };
+            }
+        }
+    }
+    FromWorker::Predictions(Box::new(crate::protocol::Predictions {
+        label,
+        rows,
+        cols,
+        image: pixels,
+        models: answers,
+        milliseconds: now_ms() - start,
+    }))
+}

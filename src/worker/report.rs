@@ -13,6 +13,8 @@ use crate::protocol::{
 
 /// Mistakes kept per model for the gallery.
 pub const MISTAKES_KEPT: usize = 48;
+/// Confused class pairs listed per model.
+pub const CONFUSED_PAIRS_KEPT: usize = 6;
 
 /// What the settings ask to fit, checked, or what is wrong with them.
 pub fn fit_spec(settings: &TrainSettings) -> Result<FitSpec, String> {
@@ -202,6 +204,7 @@ pub fn model_report(facts: RunFacts<'_>, evaluation: &Evaluation, classes: usize
         inference_images_per_second: evaluation.truth.len() as f64 / evaluation.seconds.max(1e-9),
         mistakes: confident_mistakes(evaluation, MISTAKES_KEPT),
         predicted: evaluation.predicted.clone(),
+        confused_pairs: confusion.most_confused(CONFUSED_PAIRS_KEPT),
         confusion: confusion.counts,
         size_bytes: 0,
         created_ms: facts.created_ms,
@@ -308,5 +311,6 @@ mod tests {
         assert_eq!(r.samples_per_second, 50.0);
         assert_eq!(r.inference_images_per_second, 8.0);
         assert_eq!(r.per_class.len(), 2);
+        assert_eq!(r.confused_pairs, vec![(0, 1, 1), (1, 0, 1)]);
     }
 }

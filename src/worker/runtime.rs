@@ -139,6 +139,12 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             test_index,
             class,
         } => post(&jobs::explain(&model_id, test_index, class).await),
+        ToWorker::Predict {
+            label,
+            rows,
+            cols,
+            pixels,
+        } => post(&jobs::predict(label, rows, cols, pixels).await),
         ToWorker::DeleteModel { id } => jobs::delete(&id, &post).await,
         ToWorker::ExportModel { id, format } => jobs::export(&id, &format, &post, &post_with).await,
         ToWorker::ImportModel { name } => match attachment.dyn_into::<web_sys::Blob>() {

@@ -366,6 +366,22 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
             <button data-testid="mistakes-button" onclick={props.on_mistakes.reform(|_: MouseEvent| ())}>
                 { format!("Show the {} most confident mistakes", r.mistakes.len()) }
             </button>
+            if !r.confused_pairs.is_empty() {
+                <div class="confused-pairs" data-testid="confused-pairs">
+                    <h3>{ "Most confused pairs" }</h3>
+                    <p class="muted">{ "Open a pair to see its mistakes; click an image for its Grad-CAM." }</p>
+                    <ol>
+                        { for r.confused_pairs.iter().map(|&(t, p, count)| {
+                            let on_cell = props.on_cell.clone();
+                            html! {
+                                <li><button class="link" onclick={Callback::from(move |_: MouseEvent| on_cell.emit((t, p)))}>
+                                    { format!("{} taken for {}: {} times", name(t), name(p), count) }
+                                </button></li>
+                            }
+                        }) }
+                    </ol>
+                </div>
+            }
         </div>
     }
 }
