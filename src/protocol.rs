@@ -188,10 +188,14 @@ impl TrainSettings {
                 augment: false,
                 ..base
             },
+            // Random features are scaled by sqrt(2 / D), so the linear layer needs a larger step; gamma
+            // 0.025 beat 0.003-0.01 and 0.05 on 10,000 images (BENCHMARKS.md).
             "svm" => Self {
                 epochs: 10,
                 batch_size: 128,
+                learning_rate: 0.05,
                 weight_decay: 1e-4,
+                gamma: 0.025,
                 augment: false,
                 ..base
             },
@@ -476,6 +480,12 @@ pub struct Explanation {
     pub image: Vec<u8>,
     /// `rows * cols` values in `[0, 1]`.
     pub heatmap: Vec<f32>,
+    /// The convolutional layer explained (an index into `layers`).
+    #[serde(default)]
+    pub layer: usize,
+    /// The layers that can be explained, first to last.
+    #[serde(default)]
+    pub layers: Vec<String>,
 }
 
 /// One model's answer for a user's image.
@@ -532,6 +542,8 @@ pub enum ToWorker {
         model_id: String,
         test_index: usize,
         class: Option<usize>,
+        /// The convolutional layer (None: the last).
+        layer: Option<usize>,
     },
     /// Run every model on a preprocessed image of the dataset's size (answered with `Predictions`).
     Predict {

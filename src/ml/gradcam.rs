@@ -25,6 +25,10 @@ pub struct GradCam {
     pub coarse_cols: usize,
     /// The heatmap upsampled bilinearly to the image's size.
     pub heatmap: Vec<f32>,
+    /// The layer explained (an index into `layers`).
+    pub layer: usize,
+    /// The layers that can be explained.
+    pub layers: Vec<String>,
 }
 
 /// The gradient of the class score with respect to the feature map, and the feature map, for one image.
@@ -38,6 +42,7 @@ pub async fn feature_gradient(
     rows: usize,
     cols: usize,
     class: Option<usize>,
+    layer: Option<usize>,
 ) -> Result<(usize, Vec<f32>, Vec<f32>, Vec<f32>, [usize; 3]), TrainError> {
     let device = model
         .devices()
@@ -50,8 +55,8 @@ pub async fn feature_gradient(
         TensorData::new(image.to_vec(), [1, 1, rows, cols]),
         &autodiff_device,
     );
-    let features = model.features(input).detach().require_grad(); // [1, channels, h, w], a new leaf
-    let logits = model.head(features.clone()); // [1, classes]
+    let features = model.features_at(input, layer).detach().require_grad(); // [1, channels, h, w], a new leaf
+    let logits = model.head_from(features.clone(), layer); // [1, classes]
     let probabilities: Vec<f32> = softmax(logits.clone().detach(), 1)
         .into_data_async()
         .await
@@ -131,16 +136,19 @@ pub fn bilinear(
         .collect()
 }
 
-/// Grad-CAM of one image for a class (None: the predicted one).
+/// Grad-CAM of one image for a class (None: the predicted one) at a convolutional layer (None: the last).
 pub async fn grad_cam(
     model: &Network,
     image: &[f32],
     rows: usize,
     cols: usize,
     class: Option<usize>,
+    layer: Option<usize>,
 ) -> Result<GradCam, TrainError> {
+    let layers = model.conv_layers();
+    let layer = layer.filter(|&l| l < layers.len());
     let (class, probabilities, features, gradient, shape) =
-        feature_gradient(model, image, rows, cols, class).await?;
+        feature_gradient(model, image, rows, cols, class, layer).await?;
     let coarse = cam_from_gradient(&features, &gradient, shape);
     let heatmap = bilinear(&coarse, shape[1], shape[2], rows, cols);
     Ok(GradCam {
@@ -150,6 +158,8 @@ pub async fn grad_cam(
         coarse_rows: shape[1],
         coarse_cols: shape[2],
         heatmap,
+        layer: layer.unwrap_or(layers.len().saturating_sub(1)),
+        layers,
     })
 }
 
@@ -186,7 +196,7 @@ mod tests {
             .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
             .collect();
         let (class, probabilities, features, gradient, shape) =
-            block_on(feature_gradient(&model, &image, 28, 28, Some(1))).unwrap();
+            block_on(feature_gradient(&model, &image, 28, 28, Some(1), None)).unwrap();
         assert_eq!(class, 1);
         assert!((probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         let score = |f: &[f32]| -> f32 {
@@ -240,7 +250,13 @@ mod tests {
             .find(|&i| dataset.item(Part::Test, i).1 == 1)
             .unwrap();
         let image: Vec<f32> = dataset.batch(Part::Test, &[position]).pixels;
-        let cam = block_on(grad_cam(&outcome.model, &image, 28, 28, Some(1))).unwrap();
+        let cam = block_on(grad_cam(&outcome.model, &image, 28, 28, Some(1), None)).unwrap();
+        assert_eq!(cam.layers, vec!["conv1", "conv2"]);
+        assert_eq!(cam.layer, 1);
+        // An earlier layer explains too, at its own resolution.
+        let early = block_on(grad_cam(&outcome.model, &image, 28, 28, Some(1), Some(0))).unwrap();
+        assert_eq!((early.layer, early.coarse_rows), (0, 26));
+        assert_eq!(early.heatmap.len(), 784);
         assert!(
             cam.probabilities[1] > 0.5,
             "the model did not learn: {:?}",

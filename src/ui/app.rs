@@ -411,6 +411,7 @@ pub fn app() -> Html {
                         model_id,
                         test_index,
                         class: None,
+                        layer: None,
                     },
                 );
             }
@@ -418,7 +419,7 @@ pub fn app() -> Html {
     };
     let on_explain_class = {
         let (bridge, explanation) = (bridge.clone(), state.explanation.clone());
-        Callback::from(move |class: usize| {
+        Callback::from(move |(class, layer): (usize, usize)| {
             if let Some(e) = &explanation {
                 send(
                     &bridge,
@@ -426,6 +427,7 @@ pub fn app() -> Html {
                         model_id: e.model_id.clone(),
                         test_index: e.test_index,
                         class: Some(class),
+                        layer: Some(layer),
                     },
                 );
             }

@@ -456,7 +456,12 @@ pub fn test_images(indices: &[usize]) -> FromWorker {
 }
 
 /// Grad-CAM of a test image for a model.
-pub async fn explain(model_id: &str, test_index: usize, class: Option<usize>) -> FromWorker {
+pub async fn explain(
+    model_id: &str,
+    test_index: usize,
+    class: Option<usize>,
+    layer: Option<usize>,
+) -> FromWorker {
     let found = JOBS.with(|j| {
         let jobs = j.borrow();
         let model = jobs
@@ -489,8 +494,15 @@ pub async fn explain(model_id: &str, test_index: usize, class: Option<usize>) ->
     let (image, truth) = dataset.item(Part::Test, test_index);
     let image = image.to_vec();
     let pixels = dataset.batch(Part::Test, &[test_index]).pixels;
-    match crate::ml::gradcam::grad_cam(network, &pixels, dataset.rows(), dataset.cols(), class)
-        .await
+    match crate::ml::gradcam::grad_cam(
+        network,
+        &pixels,
+        dataset.rows(),
+        dataset.cols(),
+        class,
+        layer,
+    )
+    .await
     {
         Ok(cam) => FromWorker::Explanation(Box::new(crate::protocol::Explanation {
             model_id: model_id.to_string(),
@@ -503,6 +515,8 @@ pub async fn explain(model_id: &str, test_index: usize, class: Option<usize>) ->
             cols: dataset.cols(),
             image,
             heatmap: cam.heatmap,
+            layer: cam.layer,
+            layers: cam.layers,
         })),
         Err(e) => FromWorker::Error {
             message: format!("Grad-CAM failed: {e}"),
@@ -549,9 +563,11 @@ pub async fn predict(label: String, rows: usize, cols: usize, pixels: Vec<u8>) -
             .network()
             .filter(|n| n.architecture().is_convolutional())
         {
-            Some(network) => crate::ml::gradcam::grad_cam(network, &batch.pixels, rows, cols, None)
-                .await
-                .map(|cam| (cam.probabilities, Some(cam.heatmap))),
+            Some(network) => {
+                crate::ml::gradcam::grad_cam(network, &batch.pixels, rows, cols, None, None)
+                    .await
+                    .map(|cam| (cam.probabilities, Some(cam.heatmap)))
+            }
             None => {
                 use crate::ml::model::Classifier;
                 model.probabilities(&batch).await.map(|p| (p, None))

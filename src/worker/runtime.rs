@@ -138,7 +138,8 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             model_id,
             test_index,
             class,
-        } => post(&jobs::explain(&model_id, test_index, class).await),
+            layer,
+        } => post(&jobs::explain(&model_id, test_index, class, layer).await),
         ToWorker::Predict {
             label,
             rows,

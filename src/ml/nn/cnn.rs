@@ -116,6 +116,35 @@ impl CnnConfig {
 }
 
 impl Cnn {
+    /// The convolutional blocks Grad-CAM can explain, first to last.
+    pub fn layer_names(&self) -> Vec<String> {
+        (1..=self.blocks.len())
+            .map(|b| format!("block {b}"))
+            .collect()
+    }
+
+    /// The activations of block `layer` (before its pooling).
+    pub fn features_at(&self, images: Tensor<4>, layer: usize) -> Tensor<4> {
+        let layer = layer.min(self.blocks.len() - 1);
+        let mut x = images;
+        for block in &self.blocks[..layer] {
+            x = block.pool(block.activations(x));
+        }
+        self.blocks[layer].activations(x)
+    }
+
+    /// Class scores from the activations of block `layer`.
+    pub fn head_from(&self, x: Tensor<4>, layer: usize) -> Tensor<2> {
+        let layer = layer.min(self.blocks.len() - 1);
+        let last = self.blocks.len() - 1;
+        let mut x = x;
+        for i in layer..last {
+            x = self.blocks[i].pool(x);
+            x = self.blocks[i + 1].activations(x);
+        }
+        self.head(x)
+    }
+
     /// # Shapes
     /// - input: `[batch, 1, 28, 28]`
     /// - output: `[batch, 64, 14, 14]` with the default config (the last block's activation before pooling)

@@ -213,6 +213,36 @@ impl Network {
         }
     }
 
+    /// The convolutional layers Grad-CAM can explain, first to last (none for the flat models).
+    pub fn conv_layers(&self) -> Vec<String> {
+        match self {
+            Self::RefCnn(n) => n.layer_names(),
+            Self::Cnn(n) => n.layer_names(),
+            Self::ResNet(n) => n.layer_names(),
+            Self::Mlp(_) | Self::Logistic(_) | Self::Svm(_) => Vec::new(),
+        }
+    }
+
+    /// The activations of convolutional layer `layer` (None: the last, as [`Network::features`]).
+    pub fn features_at(&self, images: Tensor<4>, layer: Option<usize>) -> Tensor<4> {
+        match (self, layer) {
+            (Self::RefCnn(n), Some(l)) => n.features_at(images, l),
+            (Self::Cnn(n), Some(l)) => n.features_at(images, l),
+            (Self::ResNet(n), Some(l)) => n.features_at(images, l),
+            _ => self.features(images),
+        }
+    }
+
+    /// Class scores from the activations of layer `layer` (None: the last, as [`Network::head`]).
+    pub fn head_from(&self, x: Tensor<4>, layer: Option<usize>) -> Tensor<2> {
+        match (self, layer) {
+            (Self::RefCnn(n), Some(l)) => n.head_from(x, l),
+            (Self::Cnn(n), Some(l)) => n.head_from(x, l),
+            (Self::ResNet(n), Some(l)) => n.head_from(x, l),
+            _ => self.head(x),
+        }
+    }
+
     /// From the features to class scores (logits).
     ///
     /// # Shapes
@@ -281,6 +311,39 @@ mod tests {
             let features = net.features(Tensor::zeros([2, 1, 28, 28], &device));
             assert_eq!(features.dims()[0], 2);
             assert_eq!(Architecture::parse(arch.key()), Some(arch));
+        }
+    }
+
+    /// Splitting at any layer and running the rest gives the same scores as the whole network.
+    #[test]
+    fn every_layer_split_recomposes_the_network() {
+        let device = Device::flex();
+        let images = Tensor::<4>::from_data(
+            TensorData::new(
+                (0..2 * 784)
+                    .map(|i| (i % 17) as f32 / 17.0)
+                    .collect::<Vec<_>>(),
+                [2, 1, 28, 28],
+            ),
+            &device,
+        );
+        for arch in Architecture::ALL {
+            let net = arch.init(10, &ModelOptions::default(), &device).valid();
+            let whole: Vec<f32> = net
+                .forward(images.clone())
+                .into_data()
+                .try_into_vec_as()
+                .unwrap();
+            let layers = net.conv_layers();
+            assert_eq!(layers.is_empty(), !arch.is_convolutional(), "{arch:?}");
+            for layer in 0..layers.len() {
+                let split =
+                    net.head_from(net.features_at(images.clone(), Some(layer)), Some(layer));
+                let split: Vec<f32> = split.into_data().try_into_vec_as().unwrap();
+                for (a, b) in whole.iter().zip(&split) {
+                    assert!((a - b).abs() < 1e-4, "{arch:?} layer {layer}: {a} vs {b}");
+                }
+            }
         }
     }
 

@@ -39,6 +39,31 @@ impl RefCnnConfig {
 }
 
 impl RefCnn {
+    /// The convolutional layers Grad-CAM can explain, first to last.
+    pub fn layer_names(&self) -> Vec<String> {
+        vec!["conv1".into(), "conv2".into()]
+    }
+
+    /// The activations of convolutional layer `layer` (0: conv1, 1: conv2).
+    pub fn features_at(&self, images: Tensor<4>, layer: usize) -> Tensor<4> {
+        let x = relu(self.conv1.forward(images)); // [batch, 32, 26, 26]
+        if layer == 0 {
+            x
+        } else {
+            relu(self.conv2.forward(x))
+        }
+    }
+
+    /// Class scores from the activations of layer `layer`.
+    pub fn head_from(&self, x: Tensor<4>, layer: usize) -> Tensor<2> {
+        let x = if layer == 0 {
+            relu(self.conv2.forward(x))
+        } else {
+            x
+        };
+        self.head(x)
+    }
+
     /// # Shapes
     /// - input: `[batch, 1, 28, 28]`
     /// - output: `[batch, 64, 24, 24]` (the last convolution, before pooling)

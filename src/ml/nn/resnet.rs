@@ -99,6 +99,31 @@ impl ResNetConfig {
 }
 
 impl ResNet {
+    /// The layers Grad-CAM can explain: the stem, then each residual block.
+    pub fn layer_names(&self) -> Vec<String> {
+        std::iter::once("stem".to_string())
+            .chain((1..=self.blocks.len()).map(|b| format!("block {b}")))
+            .collect()
+    }
+
+    /// The output of layer `layer` (0: the stem, `b`: residual block `b`).
+    pub fn features_at(&self, images: Tensor<4>, layer: usize) -> Tensor<4> {
+        let layer = layer.min(self.blocks.len());
+        let x = relu(self.stem.forward(images));
+        self.blocks[..layer]
+            .iter()
+            .fold(x, |x, block| block.forward(x))
+    }
+
+    /// Class scores from the output of layer `layer`.
+    pub fn head_from(&self, x: Tensor<4>, layer: usize) -> Tensor<2> {
+        let layer = layer.min(self.blocks.len());
+        let x = self.blocks[layer..]
+            .iter()
+            .fold(x, |x, block| block.forward(x));
+        self.head(x)
+    }
+
     /// # Shapes
     /// - input: `[batch, 1, 28, 28]`
     /// - output: `[batch, 64, 7, 7]` with the default widths (the last stage's output)
