@@ -34,9 +34,12 @@ pub fn gallery_view(props: &GalleryViewProps) -> Html {
                     label={format!("{}: {}", g.title, g.captions.join("; "))}
                     on_select={Some({ let (select, indices) = (props.on_select.clone(), g.indices.clone());
                         Callback::from(move |i: usize| if let Some(&index) = indices.get(i) { select.emit(index) }) })} />
-                <p class="muted">{ "Click an image to see what the model looked at (Grad-CAM)." }</p>
+                <p class="muted">{ "Click an image, or a line below (keyboard: Tab, then Enter), to see what the model looked at (Grad-CAM)." }</p>
                 <ol class="captions">
-                    { for g.captions.iter().zip(&g.indices).map(|(c, i)| html! { <li>{ format!("#{i}: {c}") }</li> }) }
+                    { for g.captions.iter().zip(&g.indices).map(|(c, &i)| {
+                        let select = props.on_select.clone();
+                        html! { <li><button class="link" data-testid="gallery-item" onclick={Callback::from(move |_: MouseEvent| select.emit(i))}>{ format!("#{i}: {c}") }</button></li> }
+                    }) }
                 </ol>
             </>
         },
