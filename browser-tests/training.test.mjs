@@ -67,6 +67,15 @@ test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it surv
   await byTestId(page, 'gradcam-layer').selectOption('0');
   await page.waitForFunction((before) => document.querySelector('[data-testid="gradcam-heatmap"]').toDataURL() !== before, lastLayer, { timeout: 30_000 });
 
+  // The test gallery: a sample of test images; a line chosen with the keyboard opens its Grad-CAM.
+  await byTestId(page, 'browse-test-button').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="gallery"] h2')?.textContent.endsWith('test images'));
+  const item = page.locator('[data-testid="gallery-item"]').nth(3);
+  const testIndex = (await item.textContent()).match(/#(\d+)/)[1];
+  await item.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((i) => document.querySelector('[data-testid="explain"] h2')?.textContent.includes(`test image #${i} `), testIndex, { timeout: 30_000 });
+
   // Predict on the user's own images: a PNG made here (a dark T-shirt shape on white) is uploaded, shown
   // through the preprocessing pipeline, and classified by the model, with Grad-CAM for the network.
   await byTestId(page, 'tab-predict').click();

@@ -8,7 +8,7 @@ use burn::tensor::Device;
 
 use crate::data::dataset::{Dataset, FileNames, Part, RawFiles};
 use crate::data::source::FASHION_CLASSES;
-use crate::ml::classical::fit::{FitOutcome, FitSpec, fit};
+use crate::ml::classical::fit::{FitOutcome, FitSpec, fit, raw_rows};
 use crate::ml::classical::forest::{BinnedData, grow_forest_parallel};
 use crate::ml::model::Trained;
 use crate::ml::train::{self, NativeHost};
@@ -93,13 +93,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
             let features = dataset.rows() * dataset.cols();
             let params = params.check(features).map_err(|e| e.to_string())?;
             let positions = train::training_positions(&dataset, settings.train_size, seed);
-            let mut pixels = Vec::with_capacity(positions.len() * features);
-            let mut labels = Vec::with_capacity(positions.len());
-            for &p in &positions {
-                let (image, label) = dataset.item(Part::Train, p);
-                pixels.extend_from_slice(image);
-                labels.push(label);
-            }
+            let (pixels, labels) = raw_rows(&dataset, Part::Train, &positions);
             let data = BinnedData::new(
                 &pixels,
                 &labels,

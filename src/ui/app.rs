@@ -30,6 +30,17 @@ use crate::protocol::{
 /// Images shown at most in a confusion-cell gallery.
 const GALLERY_LIMIT: usize = 64;
 
+/// Up to `limit` test positions spread over the first `n` (a stride coprime with most sizes).
+pub fn test_sample(n: usize, limit: usize) -> Vec<usize> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut picked: Vec<usize> = (0..limit.min(n)).map(|k| (k * 7919 + 13) % n).collect();
+    picked.sort_unstable();
+    picked.dedup();
+    picked
+}
+
 /// Test positions where the truth is `truth` and the model predicted `predicted`, at most `limit`.
 pub fn cell_indices(
     labels: &[u8],
@@ -382,6 +393,43 @@ pub fn app() -> Html {
             );
         })
     };
+    let on_browse = {
+        let (bridge, dispatcher, selected, summary, names) = (
+            bridge.clone(),
+            state.dispatcher(),
+            selected.clone(),
+            state.summary().cloned(),
+            class_names_shown.clone(),
+        );
+        Callback::from(move |_| {
+            let (Some(model), Some(summary)) = (&selected, &summary) else {
+                return;
+            };
+            let name = |i: u8| super::class_name(&names, i as usize);
+            let indices = test_sample(model.predicted.len(), GALLERY_LIMIT);
+            let captions = indices
+                .iter()
+                .map(
+                    |&i| match (summary.test_labels.get(i), model.predicted.get(i)) {
+                        (Some(&t), Some(&p)) if t == p => format!("{}, predicted right", name(t)),
+                        (Some(&t), Some(&p)) => format!("{}, predicted {}", name(t), name(p)),
+                        _ => String::new(),
+                    },
+                )
+                .collect();
+            let title = format!("{}: test images", model.name);
+            open_gallery(
+                &bridge,
+                &dispatcher,
+                Gallery {
+                    title,
+                    indices,
+                    captions,
+                    images: None,
+                },
+            );
+        })
+    };
     let on_explain = {
         // The selected model when it has convolutions, else the newest one that has.
         let convolutional = |m: &Rc<ModelReport>| CONVOLUTIONAL_MODELS.contains(&m.model.as_str());
@@ -549,7 +597,7 @@ pub fn app() -> Html {
             <>
                 <TrainTab settings={state.params.train.clone()} run={state.run.clone()} models={state.models.clone()}
                     selected={selected.clone()} class_names={class_names_shown.clone()} dataset_ready={state.summary().is_some()}
-                    {on_settings} {on_train} {on_stop} {on_use_cpu} {on_cell} {on_mistakes} />
+                    {on_settings} {on_train} {on_stop} {on_use_cpu} {on_cell} {on_mistakes} {on_browse} />
                 { overlays }
                 <ModelList models={state.models.clone()} selected={state.selected.clone()} {on_select} {on_export} {on_delete} {on_import} />
             </>
@@ -601,6 +649,16 @@ pub fn app() -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_samples_are_spread_and_in_range() {
+        let s = test_sample(10_000, 64);
+        assert_eq!(s.len(), 64);
+        assert!(s.iter().all(|&i| i < 10_000));
+        assert!(s.last().unwrap() - s[0] > 5_000, "spread over the set");
+        assert_eq!(test_sample(5, 64).len(), 5);
+        assert!(test_sample(0, 64).is_empty());
+    }
 
     #[test]
     fn cell_indices_match_truth_and_prediction() {

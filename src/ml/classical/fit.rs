@@ -138,7 +138,7 @@ pub async fn fit_on_features(
 }
 
 /// Raw pixels and labels of some positions of a part.
-fn raw_rows(dataset: &Dataset, part: Part, positions: &[usize]) -> (Vec<u8>, Vec<u8>) {
+pub fn raw_rows(dataset: &Dataset, part: Part, positions: &[usize]) -> (Vec<u8>, Vec<u8>) {
     let mut pixels = Vec::with_capacity(positions.len() * dataset.rows() * dataset.cols());
     let mut labels = Vec::with_capacity(positions.len());
     for &p in positions {

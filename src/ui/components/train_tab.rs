@@ -32,6 +32,8 @@ pub struct TrainTabProps {
     /// (true, predicted) cell of the selected model's confusion matrix.
     pub on_cell: Callback<(usize, usize)>,
     pub on_mistakes: Callback<()>,
+    /// Browse a sample of the test images (each opens Grad-CAM).
+    pub on_browse: Callback<()>,
 }
 
 /// Points per curve at most; longer runs are averaged down.
@@ -310,7 +312,7 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
                 </div>
             </div>
             if let Some(report) = &props.selected {
-                <Evaluation report={report.clone()} class_names={props.class_names.clone()} on_cell={props.on_cell.clone()} on_mistakes={props.on_mistakes.clone()} />
+                <Evaluation report={report.clone()} class_names={props.class_names.clone()} on_cell={props.on_cell.clone()} on_mistakes={props.on_mistakes.clone()} on_browse={props.on_browse.clone()} />
             }
         </section>
     }
@@ -323,6 +325,7 @@ pub struct EvaluationProps {
     pub class_names: Vec<String>,
     pub on_cell: Callback<(usize, usize)>,
     pub on_mistakes: Callback<()>,
+    pub on_browse: Callback<()>,
 }
 
 /// The summary, per-class table and confusion matrix of one model.
@@ -365,6 +368,10 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
             </table>
             <button data-testid="mistakes-button" onclick={props.on_mistakes.reform(|_: MouseEvent| ())}>
                 { format!("Show the {} most confident mistakes", r.mistakes.len()) }
+            </button>
+            { " " }
+            <button data-testid="browse-test-button" onclick={props.on_browse.reform(|_: MouseEvent| ())}>
+                { "Browse test images" }
             </button>
             if !r.confused_pairs.is_empty() {
                 <div class="confused-pairs" data-testid="confused-pairs">
