@@ -95,6 +95,17 @@ impl Trained {
         }
     }
 
+    /// Pixels per image the model takes.
+    pub fn inputs(&self) -> usize {
+        match self {
+            Self::Network { options, .. } => options.inputs,
+            Self::Forest(forest) => forest.features,
+            Self::Knn(knn) => knn.features,
+            // A hybrid sits on a convolutional network, and those take the CNN config's square images.
+            Self::Hybrid(_) => crate::ml::nn::CnnConfig::new().image_side.pow(2),
+        }
+    }
+
     /// Learned (or stored) numbers: weights, tree nodes, or training pixels.
     pub fn parameters(&self) -> usize {
         match self {

@@ -381,12 +381,25 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
             });
         }
     };
-    let expected = JOBS.with(|j| j.borrow().dataset.as_ref().map(|d| d.classes()));
-    if let Some(classes) = expected.filter(|&c| c != loaded.classes) {
+    let expected = JOBS.with(|j| {
+        j.borrow()
+            .dataset
+            .as_ref()
+            .map(|d| (d.classes(), d.rows() * d.cols()))
+    });
+    if let Some((classes, _)) = expected.filter(|&(c, _)| c != loaded.classes) {
         return post(&FromWorker::Error {
             message: format!(
                 "{name} was trained for {} classes but this dataset has {classes}; nothing was loaded",
                 loaded.classes
+            ),
+        });
+    }
+    if let Some((_, pixels)) = expected.filter(|&(_, p)| p != loaded.model.inputs()) {
+        return post(&FromWorker::Error {
+            message: format!(
+                "{name} takes images of {} pixels but this dataset's have {pixels}; nothing was loaded",
+                loaded.model.inputs()
             ),
         });
     }

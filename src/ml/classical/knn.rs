@@ -124,6 +124,12 @@ impl Knn {
     /// The k nearest training items of each query: (squared distance, training index), nearest first.
     /// `queries` is `[n, features]` row-major, pixels in `[0, 1]`.
     pub async fn neighbours(&self, queries: &[f32]) -> Result<Vec<Vec<(f32, usize)>>, TrainError> {
+        if !queries.len().is_multiple_of(self.features) {
+            return Err(TrainError::Config(format!(
+                "the images have a size this KNN was not fitted on (it takes {} pixels)",
+                self.features
+            )));
+        }
         let n = queries.len() / self.features;
         let k = self.params.k;
         let query_norms: Vec<f32> = queries
