@@ -36,9 +36,10 @@ browser-test:
 
 test: setup check-format lint native-test dist browser-test
 
-# Speed in headless Chromium (not part of `make test`): the reference CNN on the CPU backend, batch 64.
+# Speed in headless Chromium (not part of `make test`): the reference CNN on each backend, the CNN and the
+# ResNet; one JSON line per figure, a dated row per run appended to BENCHMARKS.md.
 bench: dist
-	node scripts/browser-bench.mjs refcnn cpu 1280 64
+	node scripts/bench-suite.mjs
 	cargo run --release --bin bench -- --model refcnn --epochs 1 --train-size 6400 --no-augment --test-size 2000
 
 clean:

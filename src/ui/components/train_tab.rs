@@ -350,7 +350,7 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
                         { row("Epochs run / best", html! { format!("{} / {}", r.epochs.len(), r.best_epoch) }) }
                         { row("Training time (steps only)", html! { <span data-testid="metric-train-seconds">{ format!("{:.1}", r.train_seconds) }</span> }) }
                         { row("Training samples/s", html! { <span data-testid="metric-samples-per-second">{ format!("{:.0}", r.samples_per_second) }</span> }) }
-                        { row("Inference images/s", html! { format!("{:.0}", r.inference_images_per_second) }) }
+                        { row("Inference images/s", html! { <span data-testid="metric-inference-images-per-second">{ format!("{:.0}", r.inference_images_per_second) }</span> }) }
                         { row("Parameters", html! { r.parameters.to_string() }) }
                         { row("Saved size", html! { format!("{:.2} MB", r.size_bytes as f64 / 1e6) }) }
                     </tbody>
