@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
 use super::nn::Network;
-use super::train::{TrainError, device_error};
+use super::train::{TrainError, read_back};
 
 /// A Grad-CAM result.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,12 +57,7 @@ pub async fn feature_gradient(
     );
     let features = model.features_at(input, layer).detach().require_grad(); // [1, channels, h, w], a new leaf
     let logits = model.head_from(features.clone(), layer); // [1, classes]
-    let probabilities: Vec<f32> = softmax(logits.clone().detach(), 1)
-        .into_data_async()
-        .await
-        .map_err(device_error)?
-        .try_into_vec_as::<f32>()
-        .map_err(device_error)?;
+    let probabilities: Vec<f32> = read_back(softmax(logits.clone().detach(), 1)).await?;
     let classes = probabilities.len();
     let class = match class {
         Some(c) if c < classes => c,
@@ -79,15 +74,8 @@ pub async fn feature_gradient(
         .grad(&gradients)
         .ok_or_else(|| TrainError::Device("no gradient reached the features".into()))?;
     let [_, channels, h, w] = gradient.dims();
-    let read = |t: Tensor<4>| async move {
-        t.into_data_async()
-            .await
-            .map_err(device_error)?
-            .try_into_vec_as::<f32>()
-            .map_err(device_error)
-    };
-    let gradient = read(gradient).await?;
-    let features = read(features.detach()).await?;
+    let gradient = read_back(gradient).await?;
+    let features = read_back(features.detach()).await?;
     Ok((class, probabilities, features, gradient, [channels, h, w]))
 }
 

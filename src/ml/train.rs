@@ -189,6 +189,19 @@ pub(crate) fn device_error(e: impl std::fmt::Debug) -> TrainError {
     TrainError::Device(format!("{e:?}"))
 }
 
+/// Reads a tensor back as a vector with the async call (a synchronous readback panics on the web with
+/// WebGPU); a failed read is a device error.
+pub async fn read_back<E: burn::tensor::Element, const D: usize, K: burn::tensor::kind::Basic>(
+    tensor: Tensor<D, K>,
+) -> Result<Vec<E>, TrainError> {
+    tensor
+        .into_data_async()
+        .await
+        .map_err(device_error)?
+        .try_into_vec_as::<E>()
+        .map_err(device_error)
+}
+
 /// The images of a batch as a tensor.
 pub fn images_tensor(batch: &Batch, device: &Device) -> Tensor<4> {
     Tensor::from_data(
@@ -279,12 +292,7 @@ pub async fn train(
             model = optimizer.step(lr, model, grads);
             // One readback per step: the loss and the number of correct predictions together.
             let both = Tensor::cat(vec![loss.detach().reshape([1]), correct.reshape([1])], 0);
-            let values: Vec<f32> = both
-                .into_data_async()
-                .await
-                .map_err(device_error)?
-                .try_into_vec_as::<f32>()
-                .map_err(device_error)?;
+            let values: Vec<f32> = read_back(both).await?;
             let (loss_value, correct_value) = (values[0], values[1]);
             if !loss_value.is_finite() {
                 return Err(TrainError::Config(format!(
@@ -374,13 +382,7 @@ pub async fn predict_probabilities(
     device: &Device,
 ) -> Result<Vec<f32>, TrainError> {
     let logits = model.forward(images_tensor(batch, device));
-    let probabilities = softmax(logits, 1);
-    probabilities
-        .into_data_async()
-        .await
-        .map_err(device_error)?
-        .try_into_vec_as::<f32>()
-        .map_err(device_error)
+    read_back(softmax(logits, 1)).await
 }
 
 /// Runs a model (for networks an inference model, from `valid()`) over the first `limit` items of a part.

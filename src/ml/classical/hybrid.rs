@@ -10,7 +10,7 @@ use crate::data::dataset::{Batch, Dataset, LabelledImages, Part};
 use crate::data::idx::IdxImages;
 use crate::ml::model::Classifier;
 use crate::ml::nn::Network;
-use crate::ml::train::{TrainError, TrainHost, device_error, images_tensor};
+use crate::ml::train::{TrainError, TrainHost, images_tensor, read_back};
 
 /// Per-feature affine quantisation to bytes: `round((v - low) * scale)`, clamped to 0..=255.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,13 +93,7 @@ pub async fn embed_batch(network: &Network, batch: &Batch) -> Result<Vec<f32>, T
         .first()
         .cloned()
         .ok_or_else(|| TrainError::Device("the network has no device".into()))?;
-    network
-        .embed(images_tensor(batch, &device))
-        .into_data_async()
-        .await
-        .map_err(device_error)?
-        .try_into_vec_as::<f32>()
-        .map_err(device_error)
+    read_back(network.embed(images_tensor(batch, &device))).await
 }
 
 /// Features of every image of one labelled set (the training file or the test file).

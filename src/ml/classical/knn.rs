@@ -5,7 +5,7 @@
 use burn::prelude::*;
 
 use super::{ClassicalError, Reader, check_range};
-use crate::ml::train::{TrainError, device_error};
+use crate::ml::train::{TrainError, read_back};
 
 /// How the k neighbours vote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -152,18 +152,8 @@ impl Knn {
             let score =
                 q.clone().matmul(chunk.points.clone().transpose()) * 2.0 - chunk.norms.clone(); // [n, rows]
             let (values, indices) = score.topk_with_indices(kk, 1); // [n, kk]
-            let values: Vec<f32> = values
-                .into_data_async()
-                .await
-                .map_err(device_error)?
-                .try_into_vec_as::<f32>()
-                .map_err(device_error)?;
-            let indices: Vec<i64> = indices
-                .into_data_async()
-                .await
-                .map_err(device_error)?
-                .try_into_vec_as::<i64>()
-                .map_err(device_error)?;
+            let values: Vec<f32> = read_back(values).await?;
+            let indices: Vec<i64> = read_back(indices).await?;
             for (i, list) in best.iter_mut().enumerate() {
                 for j in 0..kk {
                     let distance = (query_norms[i] - values[i * kk + j]).max(0.0);
