@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { startServer, launch, openPage, byTestId, waitForStatus, canvasInk } from './harness.mjs';
+import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun, canvasInk } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await startServer(); browser = await launch(); });
@@ -13,10 +13,7 @@ after(async () => { await browser?.close(); await server?.close(); });
 async function runTo(page, query) {
   await page.goto(`${server.url}?tab=train&backend=cpu&train_size=2000&test_size=500&autorun=1&${query}`);
   assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
-  await page.waitForFunction(
-    () => ['done', 'stopped', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.textContent),
-    null, { timeout: 300_000, polling: 500 });
-  const status = await byTestId(page, 'run-status').textContent();
+  const status = await waitForRun(page);
   assert.equal(status, 'done', await byTestId(page, 'train-progress-text').textContent());
   return Number(await byTestId(page, 'metric-test-accuracy').textContent());
 }

@@ -97,6 +97,14 @@ export async function waitForStatus(page, values, timeout = 240_000) {
   return byTestId(page, 'dataset-status').textContent();
 }
 
+/** Waits until `run-status` reads done, stopped or failed; returns it. */
+export async function waitForRun(page, timeout = 300_000) {
+  await page.waitForFunction(
+    () => ['done', 'stopped', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.textContent),
+    null, { timeout, polling: 500 });
+  return byTestId(page, 'run-status').textContent();
+}
+
 /** Counts the canvas's pixels that differ from its top-left pixel (the background) and distinct colours. */
 export async function canvasInk(page, testid) {
   return page.evaluate((id) => {

@@ -2,7 +2,7 @@
 // and one of its images, and Enter operates each, ending on a Grad-CAM explanation. Focus is visible.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openPage, byTestId, waitForStatus } from './harness.mjs';
+import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await startServer(); browser = await launch(); });
@@ -29,10 +29,7 @@ test('keyboard only: load -> train -> Grad-CAM', async () => {
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   assert.notEqual(outline, 'none');
   await page.keyboard.press('Enter');
-  await page.waitForFunction(
-    () => ['done', 'stopped', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.textContent),
-    null, { timeout: 300_000, polling: 500 });
-  assert.equal(await byTestId(page, 'run-status').textContent(), 'done');
+  assert.equal(await waitForRun(page), 'done');
   await tabTo(page, '[data-testid="browse-test-button"]', 200);
   await page.keyboard.press('Enter');
   await page.locator('[data-testid="gallery-item"]').first().waitFor({ timeout: 30_000 });

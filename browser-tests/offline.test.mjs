@@ -3,7 +3,7 @@
 // page's origin. The page carries a strict Content-Security-Policy.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, byTestId, waitForStatus } from './harness.mjs';
+import { startServer, launch, byTestId, waitForStatus, waitForRun } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await startServer(); browser = await launch(); });
@@ -44,10 +44,7 @@ test('a second visit works with the network off, and no request leaves the origi
   await context.setOffline(true);
   await page.goto(`${server.url}?tab=train&backend=cpu&model=logreg&epochs=1&train_size=1000&test_size=300&autorun=1`);
   assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
-  await page.waitForFunction(
-    () => ['done', 'stopped', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.textContent),
-    null, { timeout: 300_000, polling: 500 });
-  assert.equal(await byTestId(page, 'run-status').textContent(), 'done', await byTestId(page, 'train-progress-text').textContent());
+  assert.equal(await waitForRun(page), 'done', await byTestId(page, 'train-progress-text').textContent());
   assert.ok(Number(await byTestId(page, 'metric-test-accuracy').textContent()) > 0.5);
   await context.setOffline(false);
   assert.deepEqual(outside, []);

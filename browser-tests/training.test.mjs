@@ -2,18 +2,12 @@
 // confusion matrix, keeps it across a reload, and the UI stays responsive while it trains.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openPage, byTestId, waitForStatus, canvasInk } from './harness.mjs';
+import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun, canvasInk } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); await server?.close(); });
 
-async function waitForRun(page, timeout) {
-  await page.waitForFunction(
-    () => ['done', 'stopped', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.textContent),
-    null, { timeout, polling: 500 });
-  return byTestId(page, 'run-status').textContent();
-}
 
 test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it survives a reload', async () => {
   // Without augmentation one epoch on 2,000 images reaches ~0.69 natively (BENCHMARKS.md).

@@ -4,7 +4,7 @@
 // figure and appends a dated row per run to BENCHMARKS.md.
 import { appendFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
-import { startServer, launch, openPage, byTestId, waitForStatus } from '../browser-tests/harness.mjs';
+import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun } from '../browser-tests/harness.mjs';
 
 // WebGPU here is SwiftShader (software): a few samples per second, so its run is small.
 const RUNS = [
@@ -26,9 +26,7 @@ try {
     const { page } = await openPage(browser, url);
     await waitForStatus(page, ['ready']);
     const readyMs = Date.now() - started;
-    await page.waitForFunction(
-      () => ['done', 'stopped', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.textContent),
-      null, { timeout: 3_600_000, polling: 1000 });
+    await waitForRun(page, 3_600_000);
     const figure = async (id) => Number(await byTestId(page, id).textContent());
     const base = { date, commit, model: run.model, backend: run.backend, batch: 64, train_images: run.train, test_images: run.test };
     const figures = {

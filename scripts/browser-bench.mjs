@@ -1,7 +1,7 @@
 // In-browser benchmark (not a test): trains in headless Chromium through the page's own autorun and prints
 // one JSON line per figure. Usage: node scripts/browser-bench.mjs [model] [backend] [train_size] [batch] [extra]
 // (`extra`: more URL settings, such as `trees=100` or `epochs=20`; they override the ones set here).
-import { startServer, launch, openPage, byTestId, waitForStatus } from '../browser-tests/harness.mjs';
+import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun } from '../browser-tests/harness.mjs';
 
 const [model = 'refcnn', backend = 'cpu', trainSize = '1280', batch = '64', extra = ''] = process.argv.slice(2);
 const server = await startServer();
@@ -12,10 +12,7 @@ try {
   const { page } = await openPage(browser, url);
   await waitForStatus(page, ['ready']);
   const readyMs = Date.now() - started;
-  await page.waitForFunction(
-    () => ['done', 'stopped', 'failed'].includes(document.querySelector('[data-testid="run-status"]')?.textContent),
-    null, { timeout: 3_600_000, polling: 1000 });
-  const status = await byTestId(page, 'run-status').textContent();
+  const status = await waitForRun(page, 3_600_000);
   const figure = async (id) => Number(await byTestId(page, id).textContent());
   const line = {
     date: new Date().toISOString().slice(0, 10), model, backend, batch: Number(batch), train_images: Number(trainSize), extra, status,
