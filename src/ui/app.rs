@@ -84,14 +84,26 @@ fn location_search() -> String {
 type SharedBridge = Rc<RefCell<Option<WorkerBridge>>>;
 
 /// Shows a gallery and asks the worker for its images.
-fn open_gallery(bridge: &SharedBridge, dispatcher: &UseReducerDispatcher<State>, gallery: Gallery) {
+/// Opens a gallery of test images; their pixels are asked of the worker and fill it when they arrive.
+fn open_gallery(
+    bridge: &SharedBridge,
+    dispatcher: &UseReducerDispatcher<State>,
+    title: String,
+    indices: Vec<usize>,
+    captions: Vec<String>,
+) {
     send(
         bridge,
         &ToWorker::TestImages {
-            indices: gallery.indices.clone(),
+            indices: indices.clone(),
         },
     );
-    dispatcher.dispatch(Action::OpenGallery(gallery));
+    dispatcher.dispatch(Action::OpenGallery(Gallery {
+        title,
+        indices,
+        captions,
+        images: None,
+    }));
 }
 
 fn send(bridge: &SharedBridge, message: &ToWorker) {
@@ -336,16 +348,7 @@ pub fn app() -> Html {
                 .map(|_| format!("{} as {}", name(truth), name(predicted)))
                 .collect();
 
-            open_gallery(
-                &bridge,
-                &dispatcher,
-                Gallery {
-                    title,
-                    indices,
-                    captions,
-                    images: None,
-                },
-            );
+            open_gallery(&bridge, &dispatcher, title, indices, captions);
         })
     };
     let on_cell = {
@@ -381,16 +384,7 @@ pub fn app() -> Html {
                 .collect();
 
             let title = format!("{}: the most confident mistakes", model.name);
-            open_gallery(
-                &bridge,
-                &dispatcher,
-                Gallery {
-                    title,
-                    indices,
-                    captions,
-                    images: None,
-                },
-            );
+            open_gallery(&bridge, &dispatcher, title, indices, captions);
         })
     };
     let on_browse = {
@@ -418,16 +412,7 @@ pub fn app() -> Html {
                 )
                 .collect();
             let title = format!("{}: test images", model.name);
-            open_gallery(
-                &bridge,
-                &dispatcher,
-                Gallery {
-                    title,
-                    indices,
-                    captions,
-                    images: None,
-                },
-            );
+            open_gallery(&bridge, &dispatcher, title, indices, captions);
         })
     };
     let on_explain = {
