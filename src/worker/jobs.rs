@@ -219,12 +219,13 @@ async fn run_training(
                     .models
                     .iter()
                     .find(|m| &m.report.id == base_id)
+                    .filter(|m| misfit(&m.model, m.report.per_class.len(), dataset).is_none())
                     .and_then(|m| m.model.network().cloned())
                     .filter(|n| n.architecture().is_convolutional())
             });
             let base = base.ok_or_else(|| {
                 TrainError::Config(
-                    "the network whose features were chosen is gone; pick another one or pixels"
+                    "the network whose features were chosen is gone or does not take this dataset's images; pick another one or pixels"
                         .into(),
                 )
             })?;
@@ -381,26 +382,13 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
             });
         }
     };
-    let expected = JOBS.with(|j| {
-        j.borrow()
-            .dataset
-            .as_ref()
-            .map(|d| (d.classes(), d.rows() * d.cols()))
-    });
-    if let Some((classes, _)) = expected.filter(|&(c, _)| c != loaded.classes) {
+    let dataset = JOBS.with(|j| j.borrow().dataset.clone());
+    if let Some(reason) = dataset
+        .as_ref()
+        .and_then(|d| misfit(&loaded.model, loaded.classes, d))
+    {
         return post(&FromWorker::Error {
-            message: format!(
-                "{name} was trained for {} classes but this dataset has {classes}; nothing was loaded",
-                loaded.classes
-            ),
-        });
-    }
-    if let Some((_, pixels)) = expected.filter(|&(_, p)| p != loaded.model.inputs()) {
-        return post(&FromWorker::Error {
-            message: format!(
-                "{name} takes images of {} pixels but this dataset's have {pixels}; nothing was loaded",
-                loaded.model.inputs()
-            ),
+            message: format!("{name} {reason}; nothing was loaded"),
         });
     }
     let Some(mut report) = loaded
@@ -426,6 +414,24 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
         })
     });
     post(&FromWorker::ModelReady(Box::new(report)));
+}
+
+/// Why a model cannot take this dataset's images, if it cannot. Models come back from storage before the
+/// dataset loads, so the ones saved with another dataset (`?data=`) are checked where they are used.
+fn misfit(model: &Trained, classes: usize, dataset: &Dataset) -> Option<String> {
+    if classes != dataset.classes() {
+        return Some(format!(
+            "was trained for {classes} classes but this dataset has {}",
+            dataset.classes()
+        ));
+    }
+    let pixels = dataset.rows() * dataset.cols();
+    (model.inputs() != pixels).then(|| {
+        format!(
+            "takes images of {} pixels but this dataset's have {pixels}",
+            model.inputs()
+        )
+    })
 }
 
 /// Deletes a model from memory and storage.
@@ -481,14 +487,25 @@ pub async fn explain(
             .models
             .iter()
             .find(|m| m.report.id == model_id)
-            .map(|m| (m.model.clone(), m.report.name.clone()));
+            .map(|m| {
+                (
+                    m.model.clone(),
+                    m.report.name.clone(),
+                    m.report.per_class.len(),
+                )
+            });
         (model, jobs.dataset.clone())
     });
-    let (Some((model, model_name)), Some(dataset)) = found else {
+    let (Some((model, model_name, classes)), Some(dataset)) = found else {
         return FromWorker::Error {
             message: "that model or the dataset is not loaded".into(),
         };
     };
+    if let Some(reason) = misfit(&model, classes, &dataset) {
+        return FromWorker::Error {
+            message: format!("{model_name} {reason}; Grad-CAM cannot run on it"),
+        };
+    }
     let Some(network) = model
         .network()
         .filter(|n| n.architecture().is_convolutional())
@@ -540,16 +557,21 @@ pub async fn explain(
 /// Every model's probabilities for a user's image, with Grad-CAM for the networks with convolutions.
 pub async fn predict(label: String, rows: usize, cols: usize, pixels: Vec<u8>) -> FromWorker {
     let start = now_ms();
-    let (models, shape) = JOBS.with(|j| {
+    let (models, dataset) = JOBS.with(|j| {
         let jobs = j.borrow();
         let models: Vec<(ModelReport, Rc<Trained>)> = jobs
             .models
             .iter()
             .map(|m| (m.report.clone(), m.model.clone()))
             .collect();
-        (models, jobs.dataset.as_ref().map(|d| (d.rows(), d.cols())))
+        (models, jobs.dataset.clone())
     });
-    if shape.is_some_and(|s| s != (rows, cols)) || pixels.len() != rows * cols {
+    let Some(dataset) = dataset else {
+        return FromWorker::Error {
+            message: "the dataset is not loaded yet; wait for it, then predict".into(),
+        };
+    };
+    if (dataset.rows(), dataset.cols()) != (rows, cols) || pixels.len() != rows * cols {
         return FromWorker::Error {
             message: format!(
                 "the image is {rows}x{cols} but the models take the dataset's size; reload the page"
@@ -559,6 +581,17 @@ pub async fn predict(label: String, rows: usize, cols: usize, pixels: Vec<u8>) -
     if models.is_empty() {
         return FromWorker::Error {
             message: "no model is trained yet: train one in the Train tab, then predict".into(),
+        };
+    }
+    // Models restored from another dataset's visit are left out.
+    let models: Vec<(ModelReport, Rc<Trained>)> = models
+        .into_iter()
+        .filter(|(report, model)| misfit(model, report.per_class.len(), &dataset).is_none())
+        .collect();
+    if models.is_empty() {
+        return FromWorker::Error {
+            message: "no trained model takes this dataset's images: train one in the Train tab, then predict"
+                .into(),
         };
     }
     let batch = crate::data::dataset::Batch {
