@@ -109,6 +109,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
                 train_seconds: wall.elapsed().as_secs_f64(),
                 samples_seen: positions.len() * params.params.trees,
                 best_epoch: 1,
+                device_lost: None,
             }
         }
         _ => {

@@ -529,6 +529,9 @@ pub enum ToWorker {
     Train { settings: TrainSettings },
     /// Stop the running job after the current batch; the model trained so far is kept.
     Stop,
+    /// Testing aid (`?lose_device_after=N`): destroy the WebGPU device after N more training batches, as a
+    /// driver reset would.
+    LoseDeviceAfter { batches: usize },
     /// Send the pixels of these test images (`TestImages`).
     TestImages { indices: Vec<usize> },
     /// Delete a saved model.
@@ -668,6 +671,10 @@ pub enum FromWorker {
     Evaluating,
     /// A model is ready (trained now, or loaded from storage or a file).
     ModelReady(Box<ModelReport>),
+    /// The GPU went away mid-run; the best epoch was kept and the worker moved to the CPU backend.
+    DeviceLost {
+        message: String,
+    },
     /// The run failed; `device_lost` when the GPU went away (the CPU backend is offered).
     TrainFailed {
         message: String,

@@ -9,9 +9,17 @@ pub fn cpu_device() -> Device {
 
 /// Opens the WebGPU (or, natively, the best wgpu) device. On the web only the async path exists.
 pub async fn webgpu_device() -> Result<Device, String> {
+    webgpu_device_with_handle().await.map(|(device, _)| device)
+}
+
+/// [`webgpu_device`] with wgpu's own handle of it: what can destroy it, as a driver reset would (the
+/// lost-device test).
+pub async fn webgpu_device_with_handle()
+-> Result<(Device, burn::tensor::wgpu::wgpu::Device), String> {
     Device::wgpu_options()
-        .init_async()
+        .init_with_setup_async()
         .await
+        .map(|(device, setup)| (device, setup.device))
         .map_err(|e| e.to_string())
 }
 

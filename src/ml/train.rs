@@ -13,10 +13,13 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
 use super::classical::svm::hinge_loss;
 use super::metrics::{ConfusionMatrix, argmax_rows};
 use super::model::Classifier;
 use super::nn::{Architecture, ModelOptions, Network};
+use super::store;
 use crate::data::augment::Augmentation;
 use crate::data::dataset::{Batch, Dataset, Part};
 use crate::data::rng::SplitMix64;
@@ -159,6 +162,11 @@ pub trait TrainHost {
     fn report(&mut self, event: TrainEvent);
     /// Lets the host run other work (a worker's message handler) between batches.
     fn pause(&self) -> impl Future<Output = ()>;
+    /// A device failure the host simulates (native tests of the lost-device path); the real one comes
+    /// from the device as a failed readback.
+    fn injected_fault(&self) -> Option<String> {
+        None
+    }
 }
 
 /// How a run ended.
@@ -171,6 +179,9 @@ pub struct TrainOutcome {
     pub samples_seen: usize,
     /// 1-based epoch of the kept weights; 0 when no epoch finished.
     pub best_epoch: usize,
+    /// The device failed during the run (the message says how); `model` is then the best epoch's copy,
+    /// restored on the CPU backend.
+    pub device_lost: Option<String>,
 }
 
 /// Errors of training and evaluation: a backend failure (lost device, failed readback).
@@ -235,6 +246,8 @@ pub async fn train(
 ) -> Result<TrainOutcome, TrainError> {
     config.check().map_err(TrainError::Config)?;
     let train_device = device.clone().autodiff();
+    // The same seed gives the same initial weights (and, with the same data order, the same run).
+    train_device.seed(config.seed);
     let options = ModelOptions {
         inputs: dataset.rows() * dataset.cols(),
         ..config.options.clone()
@@ -254,8 +267,11 @@ pub async fn train(
     let mut rng = SplitMix64::new(config.seed);
     let (mut train_ms, mut samples_seen, mut step) = (0.0f64, 0usize, 0usize);
     let mut best: Option<(f64, usize, Network)> = None;
+    // The best weights also as bytes in memory: what survives when the device (a GPU) is lost.
+    let mut snapshot: Option<Vec<u8>> = None;
     let mut epochs = Vec::new();
     let mut stopped = false;
+    let mut lost: Option<String> = None;
 
     'epochs: for epoch in 0..config.epochs {
         let mut order = positions.clone();
@@ -292,7 +308,17 @@ pub async fn train(
             model = optimizer.step(lr, model, grads);
             // One readback per step: the loss and the number of correct predictions together.
             let both = Tensor::cat(vec![loss.detach().reshape([1]), correct.reshape([1])], 0);
-            let values: Vec<f32> = read_back(both).await?;
+            let values: Vec<f32> = match read_back(both).await.and_then(|v| {
+                host.injected_fault()
+                    .map_or(Ok(v), |m| Err(TrainError::Device(m)))
+            }) {
+                Ok(values) => values,
+                Err(TrainError::Device(message)) => {
+                    lost = Some(message);
+                    break 'epochs;
+                }
+                Err(e) => return Err(e),
+            };
             let (loss_value, correct_value) = (values[0], values[1]);
             if !loss_value.is_finite() {
                 return Err(TrainError::Config(format!(
@@ -321,7 +347,15 @@ pub async fn train(
         }
         let inference = model.valid();
         // Without a validation part (a 0% split) every epoch counts as the best: the last weights are kept.
-        let validation = evaluate(&inference, dataset, Part::Validation, None, 256, host).await?;
+        let validation =
+            match evaluate(&inference, dataset, Part::Validation, None, 256, host).await {
+                Ok(validation) => validation,
+                Err(TrainError::Device(message)) => {
+                    lost = Some(message);
+                    break 'epochs;
+                }
+                Err(e) => return Err(e),
+            };
         let has_validation = dataset.len(Part::Validation) > 0;
         let is_best = !has_validation
             || best
@@ -336,22 +370,40 @@ pub async fn train(
             best: is_best,
         };
         if is_best {
+            match store::to_burnpack(&inference, dataset.classes(), &options, &BTreeMap::new())
+                .await
+            {
+                Ok(bytes) => snapshot = Some(bytes),
+                Err(e) => {
+                    lost = Some(e.to_string());
+                    break 'epochs;
+                }
+            }
             best = Some((validation.accuracy, epoch + 1, inference));
         }
         epochs.push(report.clone());
         host.report(TrainEvent::Epoch(report));
     }
-    let (model, best_epoch) = match best {
-        Some((_, epoch, model)) => (model, epoch),
-        None => (model.valid(), 0),
+    let (model, best_epoch) = match (best, lost.as_ref()) {
+        (Some((_, epoch, _)), Some(message)) => {
+            // The device is gone with the weights on it: the copy of the best epoch goes to the CPU.
+            let bytes = snapshot.expect("a best epoch always has its copy");
+            let restored = store::from_burnpack(&bytes, &super::backend::cpu_device())
+                .map_err(|e| TrainError::Device(format!("{message}; the kept copy: {e}")))?;
+            (restored.model, epoch)
+        }
+        (None, Some(message)) => return Err(TrainError::Device(message.clone())),
+        (Some((_, epoch, model)), None) => (model, epoch),
+        (None, None) => (model.valid(), 0),
     };
     Ok(TrainOutcome {
         model,
         epochs,
-        stopped,
+        stopped: stopped || lost.is_some(),
         train_seconds: train_ms / 1000.0,
         samples_seen,
         best_epoch,
+        device_lost: lost,
     })
 }
 
@@ -443,6 +495,8 @@ pub struct NativeHost {
     pub stop_after_batches: Option<usize>,
     /// Batches reported so far.
     pub batches: usize,
+    /// Fail as a lost device would after this many batches (tests of the lost-device path).
+    pub lose_device_after_batches: Option<usize>,
 }
 
 impl TrainHost for NativeHost {
@@ -481,6 +535,12 @@ impl TrainHost for NativeHost {
     }
 
     async fn pause(&self) {}
+
+    fn injected_fault(&self) -> Option<String> {
+        self.lose_device_after_batches
+            .filter(|&n| self.batches >= n)
+            .map(|_| "the device was lost (simulated)".to_string())
+    }
 }
 
 /// Drives a future that never waits on anything external (the CPU backend, native hosts) to completion.
@@ -573,6 +633,64 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(eval.truth.len(), 8);
+    }
+
+    #[test]
+    fn a_lost_device_keeps_the_best_epoch_on_the_cpu() {
+        let dataset = crate::data::dataset::tests::synthetic_28(4, 60, 20, 3);
+        let config = TrainConfig {
+            architecture: Architecture::RefCnn,
+            epochs: 1,
+            batch_size: 16,
+            learning_rate: 1e-3,
+            augmentation: None,
+            // A cosine rate depends on the planned epochs; a constant one makes epoch 1 of both runs alike.
+            schedule: Schedule::Constant,
+            ..TrainConfig::default()
+        };
+        let batches_per_epoch = 216usize.div_ceil(16);
+        let one_epoch = block_on(train(
+            &config,
+            &dataset,
+            &Device::flex(),
+            &mut NativeHost::default(),
+        ))
+        .unwrap();
+        assert_eq!(one_epoch.device_lost, None);
+
+        // Two epochs planned, the device lost 3 batches into the second: epoch 1's weights come back.
+        let mut host = NativeHost {
+            lose_device_after_batches: Some(batches_per_epoch + 3),
+            ..NativeHost::default()
+        };
+        let config_two = TrainConfig {
+            epochs: 2,
+            ..config.clone()
+        };
+        let outcome = block_on(train(&config_two, &dataset, &Device::flex(), &mut host)).unwrap();
+        assert!(outcome.device_lost.as_deref().unwrap().contains("lost"));
+        assert!(outcome.stopped);
+        assert_eq!(outcome.best_epoch, 1);
+        assert_eq!(outcome.epochs.len(), 1);
+        let batch = dataset.batch(Part::Test, &(0..20).collect::<Vec<_>>());
+        let kept = block_on(outcome.model.probabilities(&batch)).unwrap();
+        let reference = block_on(one_epoch.model.probabilities(&batch)).unwrap();
+        let worst = kept
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "the kept copy differs by {worst}");
+
+        // Lost before any epoch finished: nothing to keep, a device error.
+        let mut host = NativeHost {
+            lose_device_after_batches: Some(2),
+            ..NativeHost::default()
+        };
+        assert!(matches!(
+            block_on(train(&config_two, &dataset, &Device::flex(), &mut host)),
+            Err(TrainError::Device(_))
+        ));
     }
 
     #[test]

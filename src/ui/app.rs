@@ -23,8 +23,7 @@ use super::url::{Params, Tab};
 use crate::data::dataset::Part;
 use crate::data::source::DataSource;
 use crate::protocol::{
-    BackendPreference, CONVOLUTIONAL_MODELS, DatasetOrigin, FromWorker, LoadDataset, ModelReport,
-    ToWorker,
+    CONVOLUTIONAL_MODELS, DatasetOrigin, FromWorker, LoadDataset, ModelReport, ToWorker,
 };
 
 /// Images shown at most in a confusion-cell gallery.
@@ -110,6 +109,18 @@ fn send(bridge: &SharedBridge, message: &ToWorker) {
     if let Some(b) = bridge.borrow().as_ref() {
         b.send(message);
     }
+}
+
+/// Starts a run; with `?lose_device_after=N` the worker first arms the lost-device test.
+fn send_train(
+    bridge: &SharedBridge,
+    settings: crate::protocol::TrainSettings,
+    lose_device_after: Option<usize>,
+) {
+    if let Some(batches) = lose_device_after {
+        send(bridge, &ToWorker::LoseDeviceAfter { batches });
+    }
+    send(bridge, &ToWorker::Train { settings });
 }
 
 /// The page.
@@ -253,16 +264,17 @@ pub fn app() -> Html {
         let ready = state.summary().is_some() && state.backend.is_some() && state.worker_ready;
         let fire =
             ready && state.params.autorun && !state.autorun_fired && !state.run.status.is_active();
-        let (bridge, dispatcher, settings) = (
+        let (bridge, dispatcher, settings, lose) = (
             bridge.clone(),
             state.dispatcher(),
             state.params.train.clone(),
+            state.params.lose_device_after,
         );
         use_effect_with(fire, move |fire| {
             if *fire {
                 dispatcher.dispatch(Action::AutorunFired);
                 dispatcher.dispatch(Action::TrainRequested);
-                send(&bridge, &ToWorker::Train { settings });
+                send_train(&bridge, settings, lose);
             }
         });
     }
@@ -282,30 +294,12 @@ pub fn app() -> Html {
         );
         Callback::from(move |_| {
             dispatcher.dispatch(Action::TrainRequested);
-            send(
-                &bridge,
-                &ToWorker::Train {
-                    settings: settings.clone(),
-                },
-            );
+            send_train(&bridge, settings.clone(), None);
         })
     };
     let on_stop = {
         let bridge = bridge.clone();
         Callback::from(move |_| send(&bridge, &ToWorker::Stop))
-    };
-    let on_use_cpu = {
-        let params = state.params.clone();
-        Callback::from(move |_| {
-            // A new page on the CPU backend: the lost device cannot come back in this worker; saved models
-            // are reloaded from storage.
-            let mut next = params.clone();
-            next.backend = BackendPreference::Cpu;
-            next.autorun = false;
-            if let Some(w) = web_sys::window() {
-                let _ = w.location().set_search(&next.to_query());
-            }
-        })
     };
     let selected: Option<Rc<ModelReport>> = state
         .selected
@@ -582,7 +576,7 @@ pub fn app() -> Html {
             <>
                 <TrainTab settings={state.params.train.clone()} run={state.run.clone()} models={state.models.clone()}
                     selected={selected.clone()} class_names={class_names_shown.clone()} dataset_ready={state.summary().is_some()}
-                    {on_settings} {on_train} {on_stop} {on_use_cpu} {on_cell} {on_mistakes} {on_browse} />
+                    {on_settings} {on_train} {on_stop} {on_cell} {on_mistakes} {on_browse} />
                 { overlays }
                 <ModelList models={state.models.clone()} selected={state.selected.clone()} {on_select} {on_export} {on_delete} {on_import} />
             </>

@@ -280,6 +280,10 @@ impl Reducible for State {
                     next.run.message = Some(message.clone());
                     next.errors.push(message);
                 }
+                FromWorker::DeviceLost { message } => {
+                    next.run.device_lost = true;
+                    next.run.message = Some(message);
+                }
                 FromWorker::Notice { message } => next.notices.push(message),
                 FromWorker::TestImages {
                     rows,
@@ -481,6 +485,20 @@ mod tests {
         assert_eq!(s.run.status.label(), "failed");
         assert!(s.run.device_lost);
         assert_eq!(s.errors, vec!["gpu gone".to_string()]);
+    }
+
+    #[test]
+    fn a_lost_gpu_mid_run_keeps_the_model_and_says_so() {
+        let s = reduce(State::default(), Action::TrainRequested);
+        let s = reduce(
+            s,
+            Action::FromWorker(FromWorker::DeviceLost {
+                message: "The GPU stopped working; the model of epoch 1 was kept.".into(),
+            }),
+        );
+        assert!(s.run.device_lost);
+        assert!(s.run.message.as_deref().unwrap().contains("epoch 1"));
+        assert!(s.errors.is_empty(), "a kept model is not an error");
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct Params {
     /// The training run's settings (`model`, `epochs`, `batch`, `lr`, `wd`, `schedule`, `train_size`,
     /// `test_size`, `augment`; its seed is `seed`).
     pub train: TrainSettings,
+    /// Testing aid: destroy the WebGPU device after this many training batches (`lose_device_after`).
+    pub lose_device_after: Option<usize>,
     /// Keys this version does not read, in order, so rewriting the URL keeps them.
     pub other: Vec<(String, String)>,
 }
@@ -78,6 +80,7 @@ impl Default for Params {
             val_percent: 10.0,
             autorun: false,
             train: TrainSettings::default(),
+            lose_device_after: None,
             other: Vec::new(),
         }
     }
@@ -156,6 +159,7 @@ impl Params {
                         .unwrap_or(params.val_percent)
                 }
                 "autorun" => params.autorun = matches!(value.as_str(), "1" | "true" | "yes"),
+                "lose_device_after" => params.lose_device_after = value.trim().parse().ok(),
                 _ if key != "model" && params.train.set(&key, &value) => {}
                 "model" => {}
                 _ => params.other.push((key, value)),
@@ -192,6 +196,9 @@ impl Params {
         }
         if self.autorun {
             pairs.push(("autorun".into(), "1".into()));
+        }
+        if let Some(n) = self.lose_device_after {
+            pairs.push(("lose_device_after".into(), n.to_string()));
         }
         pairs.extend(self.other.iter().cloned());
         let body: Vec<String> = pairs

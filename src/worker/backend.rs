@@ -16,6 +16,26 @@ fn string_field(object: &JsValue, name: &str) -> String {
         .unwrap_or_default()
 }
 
+thread_local! {
+    /// wgpu's handle of the WebGPU device in use, while it is the one training runs on.
+    static GPU: std::cell::RefCell<Option<burn::tensor::wgpu::wgpu::Device>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Destroys the WebGPU device in use, as a driver reset or an unplugged GPU would: the lost-device path
+/// (`?lose_device_after=N` in the URL, for tests). False when no WebGPU device is in use.
+pub fn lose_device() -> bool {
+    GPU.with(|g| g.borrow_mut().take()).is_some_and(|device| {
+        device.destroy();
+        true
+    })
+}
+
+/// Forgets the WebGPU device after it was lost.
+pub fn forget_device() {
+    GPU.with(|g| g.borrow_mut().take());
+}
+
 /// Images per probe step: small, so the probe costs a few seconds even on software WebGPU.
 const PROBE_BATCH: usize = 16;
 /// Timed probe steps per backend (after one warm-up).
@@ -89,8 +109,8 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
             "The CPU backend was asked for (?backend=cpu).".into(),
         );
     }
-    let device = match backend::webgpu_device().await {
-        Ok(device) => device,
+    let (device, handle) = match backend::webgpu_device_with_handle().await {
+        Ok(opened) => opened,
         Err(e) => {
             return use_cpu(
                 Some(adapter),
@@ -107,6 +127,7 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
         );
     }
     if preference == BackendPreference::WebGpu {
+        GPU.with(|g| *g.borrow_mut() = Some(handle));
         let reason = "WebGPU was asked for (?backend=webgpu).".to_string();
         return (
             BackendInfo {
@@ -124,6 +145,7 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
     let cpu_ms = backend::probe_step_ms(&cpu_device, PROBE_BATCH, PROBE_STEPS, &now).await;
     match (gpu_ms, cpu_ms) {
         (Ok(gpu), Ok(cpu)) if gpu <= cpu => {
+            GPU.with(|g| *g.borrow_mut() = Some(handle));
             let reason = format!(
                 "Auto chose WebGPU: a training step took {gpu:.0} ms on it and {cpu:.0} ms on the CPU backend."
             );
@@ -148,6 +170,7 @@ pub async fn detect(preference: BackendPreference) -> (BackendInfo, Device) {
             format!("WebGPU failed a training probe ({e}); using the CPU backend."),
         ),
         (Ok(_), Err(e)) => {
+            GPU.with(|g| *g.borrow_mut() = Some(handle));
             let reason = format!("The CPU backend failed a training probe ({e}); using WebGPU.");
             (
                 BackendInfo {

@@ -27,6 +27,8 @@ const META_REPORT: &str = "atelier.report";
 pub struct HeldModel {
     pub report: ModelReport,
     pub model: Rc<Trained>,
+    /// The model's file: how it moves to the CPU backend when the GPU holding its weights is lost.
+    pub file: Rc<Vec<u8>>,
 }
 
 /// What the jobs share with the message loop.
@@ -42,6 +44,13 @@ pub struct Jobs {
 thread_local! {
     pub static JOBS: RefCell<Jobs> = RefCell::new(Jobs::default());
     static STOP: Cell<bool> = const { Cell::new(false) };
+    /// Batches left before the WebGPU device is destroyed on purpose (`?lose_device_after=N`).
+    static LOSE_DEVICE_AFTER: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+/// Destroys the WebGPU device after `batches` more training batches: the lost-device test.
+pub fn lose_device_after(batches: usize) {
+    LOSE_DEVICE_AFTER.with(|l| l.set(Some(batches)));
 }
 
 /// Asks the running job to stop after its current batch.
@@ -84,7 +93,18 @@ impl TrainHost for WorkerHost<'_> {
 
     fn report(&mut self, event: TrainEvent) {
         match event {
-            TrainEvent::Batch(b) => (self.post)(&FromWorker::TrainBatch(report::batch_point(&b))),
+            TrainEvent::Batch(b) => {
+                (self.post)(&FromWorker::TrainBatch(report::batch_point(&b)));
+                let left = LOSE_DEVICE_AFTER
+                    .with(|l| l.get())
+                    .map(|n| n.saturating_sub(1));
+                if left == Some(0) {
+                    LOSE_DEVICE_AFTER.with(|l| l.set(None));
+                    super::backend::lose_device();
+                } else if left.is_some() {
+                    LOSE_DEVICE_AFTER.with(|l| l.set(left));
+                }
+            }
             TrainEvent::Epoch(e) => (self.post)(&FromWorker::TrainEpoch(report::epoch_point(&e))),
         }
     }
@@ -166,12 +186,16 @@ pub async fn train(settings: TrainSettings, post: &dyn Fn(&FromWorker)) {
     JOBS.with(|j| j.borrow_mut().running = false);
     match result {
         Ok(()) => {}
-        Err(TrainError::Device(message)) => post(&FromWorker::TrainFailed {
-            message: format!(
-                "The compute device failed ({message}). The run stopped; switch to the CPU backend to go on."
-            ),
-            device_lost: true,
-        }),
+        Err(TrainError::Device(message)) => {
+            switch_to_cpu(&message, post);
+            post(&FromWorker::TrainFailed {
+                message: format!(
+                    "The compute device failed ({message}) before this run had a finished epoch to keep. Atelier \
+                     now uses the CPU backend: press Train to go on there."
+                ),
+                device_lost: true,
+            })
+        }
         Err(e) => post(&FromWorker::TrainFailed {
             message: e.to_string(),
             device_lost: false,
@@ -232,6 +256,17 @@ async fn run_training(
             fit::fit_on_features(&spec, &base, dataset, device, &mut host).await?
         }
     };
+    if let Some(message) = &outcome.device_lost {
+        // The best epoch's weights came back to the CPU; the run ends there as if stopped.
+        switch_to_cpu(message, post);
+        post(&FromWorker::DeviceLost {
+            message: format!(
+                "The GPU stopped working during training ({message}). The model of epoch {} was kept and is \
+                 evaluated on the CPU backend, which Atelier uses from now on: press Train to go on there.",
+                outcome.best_epoch
+            ),
+        });
+    }
     let parameters = outcome.model.parameters();
     post(&FromWorker::Evaluating);
     let evaluation = train::evaluate(
@@ -268,10 +303,43 @@ async fn run_training(
         j.borrow_mut().models.push(HeldModel {
             report: report.clone(),
             model: Rc::new(outcome.model),
+            file: Rc::new(weights),
         })
     });
     post(&FromWorker::ModelReady(Box::new(report)));
     Ok(())
+}
+
+/// After the GPU failed: the CPU backend from now on, and every held model re-read onto it from its file
+/// (their weights on the GPU are gone). Says so in the backend line.
+pub fn switch_to_cpu(reason: &str, post: &dyn Fn(&FromWorker)) {
+    super::backend::forget_device();
+    let cpu = crate::ml::backend::cpu_device();
+    let mut unreadable = Vec::new();
+    JOBS.with(|j| {
+        let mut jobs = j.borrow_mut();
+        jobs.device = Some(cpu.clone());
+        jobs.backend_label = "CPU".into();
+        for held in jobs.models.iter_mut() {
+            match Trained::from_file(&held.file, &cpu) {
+                Ok(loaded) => held.model = Rc::new(loaded.model),
+                Err(e) => unreadable.push(format!("{}: {e}", held.report.name)),
+            }
+        }
+    });
+    for problem in unreadable {
+        post(&FromWorker::Notice {
+            message: format!("A model could not be moved to the CPU backend ({problem})."),
+        });
+    }
+    post(&FromWorker::Backend(crate::protocol::BackendInfo {
+        kind: crate::protocol::BackendKind::Cpu,
+        adapter: None,
+        reason: format!(
+            "The GPU was lost ({reason}), so Atelier moved to the CPU backend and took the trained models \
+             with it. Reload the page to try the GPU again."
+        ),
+    }));
 }
 
 /// Loads the models saved in IndexedDB onto the current device and announces them.
@@ -299,6 +367,7 @@ pub async fn restore(post: &dyn Fn(&FromWorker)) {
                     j.borrow_mut().models.push(HeldModel {
                         report: report.clone(),
                         model: Rc::new(loaded.model),
+                        file: Rc::new(entry.weights),
                     })
                 });
                 post(&FromWorker::ModelReady(Box::new(report)));
@@ -411,6 +480,7 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
         j.borrow_mut().models.push(HeldModel {
             report: report.clone(),
             model: Rc::new(loaded.model),
+            file: Rc::new(bytes),
         })
     });
     post(&FromWorker::ModelReady(Box::new(report)));

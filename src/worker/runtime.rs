@@ -46,6 +46,7 @@ pub fn start() {
         match text.as_deref().map(protocol::decode::<ToWorker>) {
             // Stop must act while a job is running, so it is handled at once, not queued behind it.
             Some(Ok(ToWorker::Stop)) => jobs::request_stop(),
+            Some(Ok(ToWorker::LoseDeviceAfter { batches })) => jobs::lose_device_after(batches),
             Some(Ok(message)) => wasm_bindgen_futures::spawn_local(handle(message, attachment)),
             Some(Err(e)) => post(&FromWorker::Error { message: e }),
             None => post(&FromWorker::Error {
@@ -133,6 +134,7 @@ async fn handle(message: ToWorker, attachment: JsValue) {
         },
         ToWorker::Train { settings } => jobs::train(settings, &post).await,
         ToWorker::Stop => jobs::request_stop(),
+        ToWorker::LoseDeviceAfter { batches } => jobs::lose_device_after(batches),
         ToWorker::TestImages { indices } => post(&jobs::test_images(&indices)),
         ToWorker::Explain {
             model_id,

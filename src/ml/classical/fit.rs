@@ -62,6 +62,8 @@ pub struct FitOutcome {
     /// Training items processed (items x steps).
     pub samples_seen: usize,
     pub best_epoch: usize,
+    /// The device failed mid-run; `model` is the best epoch's copy on the CPU backend.
+    pub device_lost: Option<String>,
 }
 
 /// Images checked after each tree or upload to draw the live curve.
@@ -90,6 +92,7 @@ pub async fn fit(
                 train_seconds: outcome.train_seconds,
                 samples_seen: outcome.samples_seen,
                 best_epoch: outcome.best_epoch,
+                device_lost: outcome.device_lost,
             })
         }
         FitSpec::Forest {
@@ -125,6 +128,10 @@ pub async fn fit_on_features(
         other => other.clone(),
     };
     let outcome = fit(&spec, &features, device, host).await?;
+    if let Some(message) = outcome.device_lost.clone() {
+        // The base network stayed on the lost device: there is no whole hybrid to keep.
+        return Err(TrainError::Device(message));
+    }
     Ok(FitOutcome {
         model: Trained::Hybrid(super::hybrid::Hybrid {
             base: base.clone(),
@@ -250,6 +257,7 @@ async fn fit_forest(
         train_seconds: train_ms / 1000.0,
         samples_seen: grown * positions.len(),
         best_epoch: 1,
+        device_lost: None,
     })
 }
 
@@ -302,6 +310,7 @@ async fn fit_knn(
         train_seconds: train_ms / 1000.0,
         samples_seen: positions.len(),
         best_epoch: 1,
+        device_lost: None,
     })
 }
 

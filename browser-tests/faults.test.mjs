@@ -1,0 +1,71 @@
+// Faults in a real Chromium: the WebGPU device destroyed mid-run (as a driver reset would) keeps the best
+// epoch and moves to the CPU backend; a full storage quota keeps the model in memory and downloadable.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun } from './harness.mjs';
+
+let server, browser;
+before(async () => { server = await startServer(); browser = await launch(); });
+after(async () => { await browser?.close(); await server?.close(); });
+
+test('a WebGPU device lost mid-run keeps the best epoch, evaluates it on the CPU and trains on there', async () => {
+  // 128 images in batches of 32: 4 batches an epoch. The device is destroyed after batch 6, halfway
+  // through epoch 2, so epoch 1 (validated on 120 images) is the model to keep.
+  const url = `${server.url}?tab=train&model=refcnn&epochs=2&train_size=128&test_size=200&val=0.2&batch=32`
+    + '&lr=0.002&augment=0&backend=webgpu&lose_device_after=6&autorun=1';
+  const { page, errors } = await openPage(browser, url);
+  assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
+  await page.waitForFunction(() => /WebGPU/.test(document.querySelector('[data-testid="backend-name"]').textContent), null, { timeout: 120_000 });
+  assert.equal(await waitForRun(page, 600_000), 'stopped', await byTestId(page, 'train-progress-text').textContent());
+  const lost = await byTestId(page, 'device-lost').textContent();
+  assert.match(lost, /GPU stopped working.*epoch 1 was kept/s);
+  // The worker moved to the CPU backend and says why.
+  assert.match(await byTestId(page, 'backend-name').textContent(), /CPU/);
+  assert.match(await byTestId(page, 'backend-reason').textContent(), /GPU was lost/);
+  // The kept model was evaluated (on the CPU) on all 200 test images and is listed.
+  const accuracy = Number(await byTestId(page, 'metric-test-accuracy').textContent());
+  assert.ok(accuracy > 0.2, `test accuracy of the kept epoch ${accuracy}`);
+  assert.equal(await page.locator('[data-testid="model-list"] tr[data-model="refcnn"]').count(), 1);
+  // Going on: the button trains again, now on the CPU backend, and the first model stays.
+  await byTestId(page, 'use-cpu-button').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === 'running', null, { timeout: 60_000 });
+  assert.equal(await waitForRun(page, 300_000), 'done');
+  const rows = page.locator('[data-testid="model-list"] tr[data-model="refcnn"]');
+  const texts = await rows.allTextContents();
+  assert.equal(texts.length, 2);
+  assert.equal(texts.filter((t) => /WebGPU/.test(t)).length, 1, texts.join(' | '));
+  assert.equal(texts.filter((t) => /CPU/.test(t)).length, 1, texts.join(' | '));
+  // What the lost device printed is expected; nothing else may fail.
+  const unexpected = errors.filter((e) => !/lost|destroyed|Destroyed|Instance dropped|Device|GPU/.test(e));
+  assert.deepEqual(unexpected, []);
+  console.log(`# device loss: the kept epoch scored ${accuracy} on 200 test images; ${errors.length} console errors from the lost device`);
+  await page.close();
+});
+
+test('a full storage quota says so, keeps the model in memory and still lets it be downloaded', async () => {
+  const page = await browser.newPage();
+  const cdp = await page.context().newCDPSession(page);
+  const origin = new URL(server.url).origin;
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  // A quota of 1 KiB for this origin: the dataset cache may fail too, the model's write surely does.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1024 });
+  await page.goto(`${server.url}?tab=train&model=logreg&epochs=1&train_size=1000&test_size=500&autorun=1&backend=cpu`);
+  assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
+  assert.equal(await waitForRun(page, 300_000), 'done');
+  await page.waitForFunction(() => /storage is full/.test(document.querySelector('[data-testid="notice"]')?.textContent ?? ''), null, { timeout: 60_000 });
+  assert.match(await byTestId(page, 'notice').textContent(), /stays available until you close the page; download it/);
+  assert.equal(await page.locator('[data-testid="model-list"] tr[data-model="logreg"]').count(), 1);
+  const [download] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'download-model').first().click()]);
+  const file = await download.path();
+  const bytes = await readFile(file);
+  // 784 x 10 weights and 10 biases in f32, plus the record's header and the report.
+  assert.ok(bytes.length > 31_400, `the downloaded model has ${bytes.length} bytes`);
+  // The file loads back (and, the quota being full, stays in memory too).
+  await byTestId(page, 'model-file-input').setInputFiles(file);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="model-list"] tr[data-model="logreg"]').length === 2, null, { timeout: 60_000 });
+  assert.deepEqual(errors, []);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  await page.close();
+});
