@@ -24,12 +24,16 @@ dist: setup
 
 check-format:
 	cargo fmt --all -- --check
+	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 lint:
 	cargo clippy --all-targets --release -- -D warnings
+	cargo clippy --release --manifest-path fuzz/Cargo.toml -- -D warnings
 
+# The cargo-fuzz targets build here (fuzzing itself is scripts/fuzz.sh, not part of the tests).
 native-test:
 	cargo test --release
+	cargo build --release --manifest-path fuzz/Cargo.toml
 
 browser-test:
 	node --test --test-concurrency=1 browser-tests/

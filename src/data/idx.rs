@@ -105,7 +105,7 @@ fn check_length(
     expected: u64,
 ) -> Result<(), DataError> {
     let got = body.len() as u64;
-    let total = expected + header_len as u64;
+    let total = expected.saturating_add(header_len as u64);
     if got < expected {
         return Err(DataError::Truncated {
             file: file.into(),
@@ -141,7 +141,17 @@ pub fn parse_images(file: &str, raw: &[u8]) -> Result<IdxImages, DataError> {
             reason: "the file holds no images".into(),
         });
     }
-    let expected = count as u64 * rows as u64 * cols as u64;
+    // Three 32-bit sizes can multiply past 64 bits: a wrapped product could match a short body.
+    let Some(expected) = (count as u64)
+        .checked_mul(rows as u64)
+        .and_then(|n| n.checked_mul(cols as u64))
+    else {
+        return Err(DataError::BadDimensions {
+            file: file.into(),
+            dims,
+            reason: "its sizes multiply past any file's length".into(),
+        });
+    };
     let body = &bytes[header_len..];
     check_length(file, body, header_len, expected)?;
     Ok(IdxImages {
@@ -326,6 +336,22 @@ mod tests {
         assert!(matches!(
             parse_images("f", &gz).unwrap_err(),
             DataError::BadGzip { .. }
+        ));
+    }
+
+    #[test]
+    fn sizes_multiplying_past_64_bits_are_rejected() {
+        // Found by cargo-fuzz: 0x6b1d1d1d x 0x1d1d1d1d x 0x1d1d1d1d wraps a u64; a wrapped product could
+        // match a short body and the images would then be read past it.
+        let (count, side) = (0x6b1d_1d1d_u32, 0x1d1d_1d1d_u32);
+        let bytes = encode(IMAGES_MAGIC, &[count, side, side], &[0; 64]);
+        let err = parse_images("huge", &bytes).unwrap_err();
+        assert!(matches!(err, DataError::BadDimensions { .. }), "{err}");
+        // 2^31 x 2^31 x 4 = 2^64 wraps to exactly 0, the length of an empty body.
+        let bytes = encode(IMAGES_MAGIC, &[1 << 31, 1 << 31, 4], &[]);
+        assert!(matches!(
+            parse_images("wraps", &bytes).unwrap_err(),
+            DataError::BadDimensions { .. }
         ));
     }
 
