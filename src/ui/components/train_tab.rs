@@ -27,8 +27,6 @@ pub struct TrainTabProps {
     pub on_settings: Callback<TrainSettings>,
     pub on_train: Callback<()>,
     pub on_stop: Callback<()>,
-    /// Reload on the CPU backend after a lost GPU.
-    pub on_use_cpu: Callback<()>,
     /// (true, predicted) cell of the selected model's confusion matrix.
     pub on_cell: Callback<(usize, usize)>,
     pub on_mistakes: Callback<()>,
@@ -302,8 +300,10 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
                     aria-valuemin="0" aria-valuemax="100" aria-label="training progress" />
                 <p data-testid="train-progress-text" aria-live="polite">{ progress_text }</p>
                 if run.device_lost {
-                    <p class="field-error">{ "The GPU stopped working. Models already trained are kept. " }
-                        <button data-testid="use-cpu-button" onclick={props.on_use_cpu.reform(|_: MouseEvent| ())}>{ "Continue on the CPU backend" }</button>
+                    <p class="field-error" role="alert" data-testid="device-lost">
+                        { run.message.clone().unwrap_or_default() }{ " " }
+                        <button type="button" data-testid="use-cpu-button" disabled={active || !props.dataset_ready}
+                            onclick={props.on_train.reform(|_: MouseEvent| ())}>{ "Train on the CPU backend" }</button>
                     </p>
                 }
                 <div class="charts">
@@ -357,6 +357,7 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
                 </table>
                 <ConfusionView counts={r.confusion.clone()} class_names={props.class_names.clone()} on_cell={props.on_cell.clone()} />
             </div>
+            <div class="table-scroll">
             <table class="per-class" data-testid="per-class-table">
                 <caption>{ "Per class (test set)" }</caption>
                 <thead><tr><th scope="col">{ "Class" }</th><th scope="col">{ "Precision" }</th><th scope="col">{ "Recall" }</th><th scope="col">{ "F1" }</th><th scope="col">{ "Support" }</th></tr></thead>
@@ -366,6 +367,7 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
                     }) }
                 </tbody>
             </table>
+            </div>
             <button data-testid="mistakes-button" onclick={props.on_mistakes.reform(|_: MouseEvent| ())}>
                 { format!("Show the {} most confident mistakes", r.mistakes.len()) }
             </button>
