@@ -116,6 +116,8 @@ pub struct TrainSettings {
     pub rff_features: usize,
     /// SVM: RBF kernel width.
     pub gamma: f64,
+    /// SVM: principal components the random features are drawn in (0: all pixels).
+    pub pca: usize,
     /// Forest: trees.
     pub trees: usize,
     /// Forest: maximum depth.
@@ -152,6 +154,7 @@ impl Default for TrainSettings {
             kernel: "rbf".into(),
             rff_features: 4096,
             gamma: 0.01,
+            pca: 0,
             trees: 100,
             max_depth: 64,
             bins: 32,
@@ -272,6 +275,7 @@ impl TrainSettings {
             }
             "rff" => self.rff_features = within(v, 1, 32_768).unwrap_or(self.rff_features),
             "gamma" => self.gamma = within(v, 1e-9, 100.0).unwrap_or(self.gamma),
+            "pca" => self.pca = within(v, 0, 4096).unwrap_or(self.pca),
             "trees" => self.trees = within(v, 1, 2000).unwrap_or(self.trees),
             "depth" => self.max_depth = within(v, 1, 64).unwrap_or(self.max_depth),
             "bins" => self.bins = within(v, 2, 256).unwrap_or(self.bins),
@@ -345,6 +349,7 @@ impl TrainSettings {
             self.rff_features.to_string(),
         );
         push("gamma", self.gamma != d.gamma, self.gamma.to_string());
+        push("pca", self.pca != d.pca, self.pca.to_string());
         push("trees", self.trees != d.trees, self.trees.to_string());
         push(
             "depth",
@@ -540,6 +545,17 @@ pub enum ToWorker {
     ExportModel { id: String, format: String },
     /// Load a model file (sent beside the message).
     ImportModel { name: String },
+    /// To a forest helper worker: the data of a new forest (beside the message: `n` labels then the
+    /// `n x features` pixels) and its settings.
+    ForestJob {
+        job: u64,
+        n: usize,
+        features: usize,
+        classes: usize,
+        params: crate::ml::classical::forest::ForestParams,
+    },
+    /// To a forest helper worker: grow tree `index` of forest `job`.
+    GrowTree { job: u64, index: usize },
     /// Grad-CAM of a test image for a model and a class (None: the predicted class).
     Explain {
         model_id: String,
@@ -704,6 +720,13 @@ pub enum FromWorker {
     /// A request could not be served (no dataset yet, for example).
     Error {
         message: String,
+    },
+    /// From a forest helper worker: tree `index` of forest `job` (beside the message: a one-tree forest
+    /// file); `problem` says why when the helper could not grow it.
+    TreeGrown {
+        job: u64,
+        index: usize,
+        problem: Option<String>,
     },
     /// The worker panicked; it must be restarted.
     Panicked {

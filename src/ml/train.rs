@@ -167,6 +167,10 @@ pub trait TrainHost {
     fn injected_fault(&self) -> Option<String> {
         None
     }
+    /// Workers that can grow a forest's trees beside this one (the page's Web Workers); None: none.
+    fn tree_helpers(&mut self) -> Option<&mut dyn super::classical::fit::TreeHelpers> {
+        None
+    }
 }
 
 /// How a run ended.
@@ -255,17 +259,30 @@ pub async fn train(
     let mut model = config
         .architecture
         .init(dataset.classes(), &options, &train_device);
+    let positions = training_positions(dataset, config.train_size, config.seed);
+    let mut pca_ms = 0.0;
+    if let Network::Svm(svm) = &model
+        && let Some(k) = svm.needs_pca()
+    {
+        // The RBF SVM's random features live in the images' principal subspace: fitted first, counted
+        // as training time.
+        let start = host.now_ms();
+        let pca = super::classical::pca::fit(dataset, &positions, k, device, config.seed).await?;
+        if let Network::Svm(svm) = model {
+            model = Network::Svm(svm.with_pca(&pca));
+        }
+        pca_ms = host.now_ms() - start;
+    }
     let mut optimizer = AdamConfig::new()
         .with_weight_decay(
             (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
         )
         .init();
     let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
-    let positions = training_positions(dataset, config.train_size, config.seed);
     let batches_per_epoch = positions.len().div_ceil(config.batch_size);
     let total_steps = batches_per_epoch * config.epochs;
     let mut rng = SplitMix64::new(config.seed);
-    let (mut train_ms, mut samples_seen, mut step) = (0.0f64, 0usize, 0usize);
+    let (mut train_ms, mut samples_seen, mut step) = (pca_ms, 0usize, 0usize);
     let mut best: Option<(f64, usize, Network)> = None;
     // The best weights also as bytes in memory: what survives when the device (a GPU) is lost.
     let mut snapshot: Option<Vec<u8>> = None;

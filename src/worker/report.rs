@@ -92,6 +92,7 @@ pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
             },
             rff_features: settings.rff_features,
             gamma: settings.gamma,
+            pca: settings.pca,
             seed: settings.seed,
             ..ModelOptions::default()
         },

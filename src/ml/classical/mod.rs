@@ -8,6 +8,7 @@ pub mod forest;
 pub mod hybrid;
 pub mod knn;
 pub mod logistic;
+pub mod pca;
 pub mod svm;
 
 /// Errors of the classical models' settings and files.

@@ -3,6 +3,10 @@
 //! `exp(-gamma |x - y|^2)` (Rahimi and Recht, "Random Features for Large-Scale Kernel Machines", NIPS
 //! 2007): `z(x) = sqrt(2 / D) cos(W x + b)` with `W ~ N(0, 2 gamma)` and `b ~ U(0, 2 pi)`. The margin's
 //! regularisation is the optimiser's weight decay.
+//!
+//! With `pca = k`, the random features are drawn in the top-`k` principal subspace of the training
+//! images (`z(x) = sqrt(2 / D) cos(W P^T (x - mu) + b)`, see [`super::pca`]): the kernel then measures
+//! distances where the images vary, and the projection is cheap enough for many more features.
 
 use burn::module::Param;
 use burn::nn::{Linear, LinearConfig};
@@ -36,15 +40,20 @@ pub struct SvmConfig {
     pub gamma: f64,
     #[config(default = 42)]
     pub seed: u64,
+    /// Principal components the random features are drawn in; 0: all the pixels.
+    #[config(default = 0)]
+    pub pca: usize,
 }
 
 /// The fixed random projection of the RBF approximation. Its values are saved with the model but never
 /// trained: `forward` detaches them, so they get no gradient and the optimiser leaves them alone.
 #[derive(Module, Debug)]
 pub struct RandomFeatures {
-    /// `[inputs, D]`.
+    /// `[inputs, k]`: the principal directions (zeros until fitted), when the features live in them.
+    reduce: Option<Param<Tensor<2>>>,
+    /// `[inputs or k, D]`.
     projection: Param<Tensor<2>>,
-    /// `[D]`.
+    /// `[D]` (with the mean's projection folded in once principal components are fitted).
     phase: Param<Tensor<1>>,
 }
 
@@ -54,6 +63,10 @@ impl RandomFeatures {
     /// - output: `[batch, D]`
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let d = self.phase.dims()[0];
+        let x = match &self.reduce {
+            Some(reduce) => x.matmul(reduce.val().detach()), // [batch, k]
+            None => x,
+        };
         let projected = x.matmul(self.projection.val().detach()) // [batch, D]
             + self.phase.val().detach().unsqueeze::<2>();
         projected.cos() * (2.0 / d as f64).sqrt()
@@ -73,15 +86,18 @@ impl SvmConfig {
         let random_features = self.rbf.then(|| {
             let mut rng = SplitMix64::new(self.seed);
             let std = (2.0 * self.gamma).sqrt();
-            let projection: Vec<f32> = (0..self.inputs * self.features)
+            let reduced = self.reduced_dims();
+            let projection: Vec<f32> = (0..reduced * self.features)
                 .map(|_| (rng.normal() * std) as f32)
                 .collect();
             let phase: Vec<f32> = (0..self.features)
                 .map(|_| (rng.next_f64() * std::f64::consts::TAU) as f32)
                 .collect();
             RandomFeatures {
+                reduce: (reduced < self.inputs)
+                    .then(|| Param::from_tensor(Tensor::zeros([self.inputs, reduced], device))),
                 projection: Param::from_tensor(Tensor::from_data(
-                    TensorData::new(projection, [self.inputs, self.features]),
+                    TensorData::new(projection, [reduced, self.features]),
                     device,
                 )),
                 phase: Param::from_tensor(Tensor::from_data(
@@ -98,7 +114,50 @@ impl SvmConfig {
     }
 }
 
+impl SvmConfig {
+    /// The dimension the random features are drawn in: `pca` when it reduces the inputs, else the inputs.
+    pub fn reduced_dims(&self) -> usize {
+        if self.rbf && self.pca > 0 && self.pca < self.inputs {
+            self.pca
+        } else {
+            self.inputs
+        }
+    }
+}
+
 impl Svm {
+    /// True when the random features wait for principal components ([`Svm::with_pca`]).
+    pub fn needs_pca(&self) -> Option<usize> {
+        self.random_features
+            .as_ref()
+            .and_then(|rf| rf.reduce.as_ref())
+            .map(|r| r.dims()[1])
+    }
+
+    /// Sets the principal subspace the random features live in, folding the mean into the phase:
+    /// `W (P^T (x - mu)) + b = W P^T x + (b - W P^T mu)`.
+    pub fn with_pca(mut self, pca: &super::pca::Pca) -> Self {
+        if let Some(rf) = self.random_features.as_mut()
+            && let Some(reduce) = rf.reduce.as_ref()
+        {
+            let device = reduce.val().device();
+            assert_eq!(reduce.dims(), [pca.dims, pca.k], "the PCA's shape");
+            let basis = Tensor::<2>::from_data(
+                TensorData::new(pca.basis.clone(), [pca.dims, pca.k]),
+                &device,
+            );
+            let mean =
+                Tensor::<2>::from_data(TensorData::new(pca.mean.clone(), [1, pca.dims]), &device);
+            let shift = mean
+                .matmul(basis.clone())
+                .matmul(rf.projection.val().detach())
+                .reshape([-1]); // [D]
+            rf.phase = Param::from_tensor((rf.phase.val().detach() - shift).detach());
+            rf.reduce = Some(Param::from_tensor(basis));
+        }
+        self
+    }
+
     /// The inputs of the linear layer: the pixels or their random features.
     ///
     /// # Shapes

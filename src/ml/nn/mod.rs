@@ -38,6 +38,9 @@ pub struct ModelOptions {
     pub gamma: f64,
     /// Seed of the random features.
     pub seed: u64,
+    /// Principal components the RBF SVM's random features are drawn in; 0: all the pixels. (Absent in
+    /// files from before it existed: 0.)
+    pub pca: usize,
 }
 
 impl Default for ModelOptions {
@@ -50,6 +53,7 @@ impl Default for ModelOptions {
             rff_features: 4096,
             gamma: 0.01,
             seed: 42,
+            pca: 0,
         }
     }
 }
@@ -76,6 +80,12 @@ impl ModelOptions {
             return Err(format!(
                 "random features must be 1 to 32768, got {}",
                 self.rff_features
+            ));
+        }
+        if self.pca > 4096 {
+            return Err(format!(
+                "principal components must be 0 (off) to 4096, got {}",
+                self.pca
             ));
         }
         if !(self.gamma > 0.0 && self.gamma <= 100.0) {
@@ -181,6 +191,7 @@ impl Architecture {
                     .with_features(o.rff_features)
                     .with_gamma(o.gamma)
                     .with_seed(o.seed)
+                    .with_pca(o.pca)
                     .init(device),
             ),
         }

@@ -252,6 +252,7 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
                     if settings.kernel == "rbf" {
                         <label>{ "Random features" }<input type="number" min="1" max="32768" value={settings.rff_features.to_string()} onchange={field("rff")} disabled={active} /></label>
                         <label>{ "Gamma" }<input type="number" step="any" min="0" value={settings.gamma.to_string()} onchange={field("gamma")} disabled={active} /></label>
+                        <label title="The random features are drawn in this many principal components of the images (0: all pixels)">{ "Principal components" }<input type="number" min="0" max="4096" value={settings.pca.to_string()} onchange={field("pca")} disabled={active} /></label>
                     }
                 }
                 if settings.model == "forest" {
