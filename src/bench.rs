@@ -110,6 +110,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
                 samples_seen: positions.len() * params.params.trees,
                 best_epoch: 1,
                 device_lost: None,
+                helpers_used: 0,
             }
         }
         _ => {

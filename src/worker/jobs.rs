@@ -80,6 +80,7 @@ async fn yield_to_event_loop() {
 /// The training host inside the worker: posts progress, honours Stop, yields between batches.
 struct WorkerHost<'a> {
     post: &'a dyn Fn(&FromWorker),
+    helpers: super::helpers::Helpers,
 }
 
 impl TrainHost for WorkerHost<'_> {
@@ -111,6 +112,10 @@ impl TrainHost for WorkerHost<'_> {
 
     async fn pause(&self) {
         yield_to_event_loop().await;
+    }
+
+    fn tree_helpers(&mut self) -> Option<&mut dyn crate::ml::classical::fit::TreeHelpers> {
+        Some(&mut self.helpers)
     }
 }
 
@@ -234,7 +239,10 @@ async fn run_training(
         batches_per_epoch,
         parameters,
     });
-    let mut host = WorkerHost { post };
+    let mut host = WorkerHost {
+        post,
+        helpers: Default::default(),
+    };
     let outcome = match &settings.features_from {
         None => fit::fit(&spec, dataset, device, &mut host).await?,
         Some(base_id) => {
@@ -280,10 +288,15 @@ async fn run_training(
     .await?;
     let name = JOBS.with(|j| next_name(spec.key(), &j.borrow().models));
     let created_ms = wall_clock_ms();
+    // A forest grown by helper workers too says on how many workers (its trees never touch the device).
+    let backend = match outcome.helpers_used {
+        0 => backend.to_string(),
+        helpers => format!("CPU, {} Web Workers", helpers + 1),
+    };
     let facts = RunFacts {
         id: format!("{}-{}", spec.key(), created_ms as u64),
         name,
-        backend: backend.into(),
+        backend,
         settings,
         stopped: outcome.stopped,
         epochs: &outcome.epochs,

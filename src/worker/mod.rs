@@ -6,6 +6,7 @@
 
 mod backend;
 mod fetch;
+mod helpers;
 mod jobs;
 pub mod report;
 mod runtime;

@@ -62,6 +62,8 @@ pub fn start() {
 async fn handle(message: ToWorker, attachment: JsValue) {
     match message {
         ToWorker::InitBackend { preference } => {
+            // Only the page's worker is asked for a backend: it starts the forest helpers.
+            super::helpers::spawn();
             let (info, device) = backend::detect(preference).await;
             let label = match info.kind {
                 BackendKind::WebGpu => "WebGPU",
@@ -150,6 +152,23 @@ async fn handle(message: ToWorker, attachment: JsValue) {
         } => post(&jobs::predict(label, rows, cols, pixels).await),
         ToWorker::DeleteModel { id } => jobs::delete(&id, &post).await,
         ToWorker::ExportModel { id, format } => jobs::export(&id, &format, &post, &post_with).await,
+        ToWorker::ForestJob {
+            job,
+            n,
+            features,
+            classes,
+            params,
+        } => {
+            if let Err(problem) =
+                super::helpers::hold_job(job, n, features, classes, params, attachment)
+            {
+                post(&FromWorker::Error { message: problem });
+            }
+        }
+        ToWorker::GrowTree { job, index } => match super::helpers::grow(job, index) {
+            (message, Some(bytes)) => post_with(&message, &bytes),
+            (message, None) => post(&message),
+        },
         ToWorker::ImportModel { name } => match attachment.dyn_into::<web_sys::Blob>() {
             Ok(blob) => match fetch::read_blob(&blob, &name).await {
                 Ok(bytes) => jobs::import(&name, bytes, &post).await,

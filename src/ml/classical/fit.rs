@@ -64,6 +64,30 @@ pub struct FitOutcome {
     pub best_epoch: usize,
     /// The device failed mid-run; `model` is the best epoch's copy on the CPU backend.
     pub device_lost: Option<String>,
+    /// Other workers that grew part of a forest (0: all of it grew here).
+    pub helpers_used: usize,
+}
+
+/// Other threads of execution (Web Workers) that grow trees of the forest being fitted. Trees are seeded
+/// by index, so a helper's tree is the one this thread would have grown.
+pub trait TreeHelpers {
+    /// Hands the data and settings of a new forest to the helpers; returns how many there are.
+    fn begin(
+        &mut self,
+        pixels: &[u8],
+        labels: &[u8],
+        features: usize,
+        classes: usize,
+        params: &ForestParams,
+    ) -> usize;
+    /// Gives tree `index` to a free helper; false when none is free (or ready) now.
+    fn request(&mut self, index: usize) -> bool;
+    /// The trees helpers finished since the last call, with their indices.
+    fn collect(&mut self) -> Vec<(usize, super::forest::Tree)>;
+    /// Indices given to helpers that failed: this thread grows them.
+    fn lost(&mut self) -> Vec<usize> {
+        Vec::new()
+    }
 }
 
 /// Images checked after each tree or upload to draw the live curve.
@@ -93,6 +117,7 @@ pub async fn fit(
                 samples_seen: outcome.samples_seen,
                 best_epoch: outcome.best_epoch,
                 device_lost: outcome.device_lost,
+                helpers_used: 0,
             })
         }
         FitSpec::Forest {
@@ -196,39 +221,83 @@ async fn fit_forest(
     let (pixels, labels) = raw_rows(dataset, Part::Train, &positions);
     let start = host.now_ms();
     let data = BinnedData::new(&pixels, &labels, features, classes, params.params.bins);
-    let mut train_ms = host.now_ms() - start;
+    let bin_ms = host.now_ms() - start;
     let (monitor, monitor_positions) = monitor_part(dataset);
     let (monitor_pixels, monitor_labels) = raw_rows(dataset, monitor, &monitor_positions);
     let mut forest = Forest::new(&data);
     let mut stopped = false;
     let trees = params.params.trees;
     let (mut accuracy, mut loss) = (0.0, 0.0);
-    for i in 0..trees {
+    // Trees are seeded by their index, so whoever grows one (this thread or a helper) grows the same
+    // tree; they are put back in index order at the end.
+    let helpers = host.tree_helpers().map_or(0, |h| {
+        h.begin(&pixels, &labels, features, classes, &params.params)
+    });
+    let (mut next, mut order, mut by_helpers) = (0usize, Vec::<usize>::new(), 0usize);
+    let mut requeue: Vec<usize> = Vec::new();
+    // Fit time is wall time (helpers work in parallel) less the live accuracy checks.
+    let (loop_start, mut monitor_ms) = (host.now_ms(), 0.0);
+    while forest.trees.len() < trees {
         if host.should_stop() {
             stopped = true;
             break;
         }
-        let start = host.now_ms();
-        forest.trees.push(grow_tree(&data, &params, i));
-        train_ms += host.now_ms() - start;
+        if let Some(h) = host.tree_helpers() {
+            requeue.extend(h.lost());
+            while next < trees && h.request(next) {
+                next += 1;
+            }
+        }
+        let before = forest.trees.len();
+        let local = requeue.pop().or_else(|| {
+            (next < trees).then(|| {
+                next += 1;
+                next - 1
+            })
+        });
+        if let Some(index) = local {
+            forest.trees.push(grow_tree(&data, &params, index));
+            order.push(index);
+        }
+        if let Some(h) = host.tree_helpers() {
+            for (index, tree) in h.collect() {
+                forest.trees.push(tree);
+                order.push(index);
+                by_helpers += 1;
+            }
+        }
+        if forest.trees.len() == before {
+            // Every tree is handed out: wait for the helpers' answers.
+            host.pause().await;
+            continue;
+        }
+        let train_ms = bin_ms + host.now_ms() - loop_start - monitor_ms;
+        let monitor_start = host.now_ms();
         (accuracy, loss) = score(
             &forest.predict_proba(&monitor_pixels),
             &monitor_labels,
             classes,
         );
+        monitor_ms += host.now_ms() - monitor_start;
+        let done = forest.trees.len();
         host.report(TrainEvent::Batch(BatchReport {
             epoch: 0,
-            batch: i,
+            batch: done - 1,
             batches_per_epoch: trees,
             loss: loss as f32,
             accuracy: accuracy as f32,
             learning_rate: 0.0,
-            samples_per_second: (i + 1) as f64 * positions.len() as f64
+            samples_per_second: done as f64 * positions.len() as f64
                 / (train_ms / 1000.0).max(1e-9),
             train_seconds: train_ms / 1000.0,
         }));
         host.pause().await;
     }
+    let train_ms = bin_ms + host.now_ms() - loop_start - monitor_ms;
+    let mut indexed: Vec<(usize, super::forest::Tree)> =
+        order.into_iter().zip(forest.trees.drain(..)).collect();
+    indexed.sort_by_key(|(index, _)| *index);
+    forest.trees = indexed.into_iter().map(|(_, tree)| tree).collect();
     if forest.trees.is_empty() {
         return Err(TrainError::Config(
             "the run was stopped before the first tree grew; there is no model to keep".into(),
@@ -258,6 +327,7 @@ async fn fit_forest(
         samples_seen: grown * positions.len(),
         best_epoch: 1,
         device_lost: None,
+        helpers_used: if by_helpers > 0 { helpers } else { 0 },
     })
 }
 
@@ -311,6 +381,7 @@ async fn fit_knn(
         samples_seen: positions.len(),
         best_epoch: 1,
         device_lost: None,
+        helpers_used: 0,
     })
 }
 
@@ -334,6 +405,7 @@ mod tests {
     use super::*;
     use crate::data::dataset::tests::synthetic_28;
     use crate::ml::classical::knn::KnnWeights;
+    use crate::ml::model::Classifier;
     use crate::ml::nn::Architecture;
     use crate::ml::train::{NativeHost, block_on, evaluate};
 
@@ -400,6 +472,136 @@ mod tests {
             assert_eq!(outcome.model.key(), spec.key());
             assert!(outcome.model.parameters() > 0);
         }
+
+        // The RBF SVM with its random features in 16 principal components: it learns, and its file
+        // (principal directions and folded phase included) gives the same scores back.
+        let FitSpec::Network(config) = network(Architecture::Svm) else {
+            unreachable!()
+        };
+        let spec = FitSpec::Network(TrainConfig {
+            options: ModelOptions {
+                pca: 16,
+                ..config.options.clone()
+            },
+            ..config
+        });
+        let (accuracy, outcome) = accuracy_of(&spec, &dataset);
+        assert!(accuracy >= 0.99, "svm with pca: {accuracy}");
+        let file = block_on(outcome.model.to_file(4, &Default::default())).unwrap();
+        let loaded = Trained::from_file(&file, &Device::flex()).unwrap().model;
+        let batch = dataset.batch(Part::Test, &(0..20).collect::<Vec<_>>());
+        let (a, b) = (
+            block_on(outcome.model.probabilities(&batch)).unwrap(),
+            block_on(loaded.probabilities(&batch)).unwrap(),
+        );
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
+    }
+
+    /// Helpers that grow the trees they are given when collected, as Web Workers would in parallel.
+    #[derive(Default)]
+    struct InlineHelpers {
+        slots: usize,
+        data: Option<(BinnedData, super::super::forest::ValidForestParams)>,
+        pending: Vec<usize>,
+        grown: usize,
+    }
+
+    impl TreeHelpers for InlineHelpers {
+        fn begin(
+            &mut self,
+            pixels: &[u8],
+            labels: &[u8],
+            features: usize,
+            classes: usize,
+            params: &ForestParams,
+        ) -> usize {
+            let valid = params.check(features).unwrap();
+            let data = BinnedData::new(pixels, labels, features, classes, params.bins);
+            self.data = Some((data, valid));
+            self.slots
+        }
+        fn request(&mut self, index: usize) -> bool {
+            let free = self.pending.len() < self.slots;
+            if free {
+                self.pending.push(index);
+            }
+            free
+        }
+        fn collect(&mut self) -> Vec<(usize, super::super::forest::Tree)> {
+            let (data, params) = self.data.as_ref().unwrap();
+            let out: Vec<_> = self
+                .pending
+                .drain(..)
+                .map(|i| (i, grow_tree(data, params, i)))
+                .collect();
+            self.grown += out.len();
+            out
+        }
+    }
+
+    struct HelpedHost {
+        inner: NativeHost,
+        helpers: InlineHelpers,
+    }
+
+    impl TrainHost for HelpedHost {
+        fn now_ms(&self) -> f64 {
+            self.inner.now_ms()
+        }
+        fn should_stop(&self) -> bool {
+            self.inner.should_stop()
+        }
+        fn report(&mut self, event: TrainEvent) {
+            self.inner.report(event)
+        }
+        async fn pause(&self) {}
+        fn tree_helpers(&mut self) -> Option<&mut dyn TreeHelpers> {
+            Some(&mut self.helpers)
+        }
+    }
+
+    #[test]
+    fn trees_grown_by_helpers_make_the_same_forest() {
+        let dataset = synthetic_28(4, 50, 10, 3);
+        let spec = FitSpec::Forest {
+            params: ForestParams {
+                trees: 12,
+                ..ForestParams::default()
+            },
+            train_size: None,
+            seed: 5,
+        };
+        let alone = block_on(fit(
+            &spec,
+            &dataset,
+            &Device::flex(),
+            &mut NativeHost::default(),
+        ))
+        .unwrap();
+        let mut host = HelpedHost {
+            inner: NativeHost::default(),
+            helpers: InlineHelpers {
+                slots: 3,
+                ..InlineHelpers::default()
+            },
+        };
+        let helped = block_on(fit(&spec, &dataset, &Device::flex(), &mut host)).unwrap();
+        assert!(
+            host.helpers.grown >= 6,
+            "helpers grew {} trees",
+            host.helpers.grown
+        );
+        assert_eq!(helped.helpers_used, 3);
+        assert_eq!(alone.helpers_used, 0);
+        let (Trained::Forest(a), Trained::Forest(b)) = (&alone.model, &helped.model) else {
+            panic!("forests expected")
+        };
+        assert_eq!(a.trees.len(), 12);
+        assert_eq!(
+            a.to_bytes(),
+            b.to_bytes(),
+            "the same trees in the same order"
+        );
     }
 
     #[test]
