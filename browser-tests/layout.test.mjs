@@ -58,10 +58,16 @@ function audit() {
       failures.push(`${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''} "${el.textContent.trim().slice(0, 40)}": ${ratio.toFixed(2)}`);
     }
   }
+  // What sticks out past the viewport without a scrolling box of its own around it.
+  const inScrollBox = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
   const wide = [...document.querySelectorAll('body *')]
-    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && !el.closest('[data-scroll]'))
-    .filter((el) => getComputedStyle(el.parentElement).overflowX === 'visible')
-    .map((el) => `${el.tagName.toLowerCase()}.${el.className}`)
+    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && !inScrollBox(el))
+    .map((el) => `${el.tagName.toLowerCase()}.${el.className}${el.dataset.testid ? `[${el.dataset.testid}]` : ''}`)
     .slice(0, 10);
   return {
     failures,

@@ -44,6 +44,7 @@ pub fn model_list(props: &ModelListProps) -> Html {
             if props.models.is_empty() {
                 <p class="muted">{ "None yet: train one above, or load a model file." }</p>
             } else {
+                <div class="table-scroll">
                 <table class="models" data-testid="model-list">
                     <thead><tr>
                         <th scope="col">{ "Model" }</th><th scope="col">{ "Test accuracy" }</th><th scope="col">{ "Backend" }</th>
@@ -73,6 +74,7 @@ pub fn model_list(props: &ModelListProps) -> Html {
                         }) }
                     </tbody>
                 </table>
+                </div>
             }
             <label class="file-pick">{ "Load a model file (.bpk from Atelier): " }
                 <input type="file" accept=".bpk,application/octet-stream" onchange={on_file} data-testid="model-file-input" />
