@@ -69,3 +69,27 @@ test('a full storage quota says so, keeps the model in memory and still lets it 
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
   await page.close();
 });
+
+test('a page that cannot run (a background tab, or a busy main thread): the worker trains on and the charts catch up', async () => {
+  // Headless Chromium cannot put a tab in the background, so the page's thread is stopped outright
+  // instead (stricter: a background tab is only throttled): a 6 s busy loop on the main thread.
+  const { page, errors } = await openPage(browser, `${server.url}?tab=train&backend=cpu&model=refcnn&epochs=1&train_size=3200&batch=32&test_size=200&augment=0&autorun=1`);
+  assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
+  const epochAt = async () => Number(((await byTestId(page, 'loss-chart').getAttribute('aria-label')).match(/at epoch ([\d.]+)/) ?? [0, -1])[1]);
+  await page.waitForFunction(() => /at epoch 0\.[1-9]/.test(document.querySelector('[data-testid="loss-chart"]')?.getAttribute('aria-label') ?? ''), null, { timeout: 120_000 });
+  const before = await epochAt();
+  const blocked = await page.evaluate(() => {
+    const start = performance.now();
+    while (performance.now() - start < 6_000) { /* the page's thread does nothing else */ }
+    return performance.now() - start;
+  });
+  await page.waitForTimeout(500);
+  const after = await epochAt();
+  // The reference CNN trains at 100-200 samples/s here: 6 s is 0.2-0.4 of an epoch of 3,200 images, so
+  // 0.05 leaves room for a busy machine.
+  assert.ok(after >= before + 0.05, `the loss chart went from epoch ${before} to ${after} over ${blocked.toFixed(0)} ms`);
+  assert.equal(await waitForRun(page), 'done');
+  assert.deepEqual(errors, []);
+  console.log(`# main thread stopped for ${blocked.toFixed(0)} ms: the loss chart moved from epoch ${before} to ${after} right after`);
+  await page.close();
+});

@@ -5,6 +5,7 @@
 import { appendFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun } from '../browser-tests/harness.mjs';
+import { measureFirstView } from './first-view.mjs';
 
 // WebGPU here is SwiftShader (software): a few samples per second, so its run is small.
 const RUNS = [
@@ -39,6 +40,9 @@ try {
     rows.push(`| ${date} | ${commit} | ${run.model} | ${run.backend} | ${run.train} | ${figures.train_samples_per_second} | ${figures.inference_images_per_second} (${run.test} images) | ${figures.navigation_to_ready_ms} | ${figures.test_accuracy} |`);
     await page.close();
   }
+  const view = await measureFirstView(browser, `${server.url}?backend=cpu`);
+  for (const [name, value] of Object.entries(view)) console.log(JSON.stringify({ date, commit, figure: name, value }));
+  rows.push(`| ${date} | ${commit} | first view (navigation to the Train tab's form after a click) | cpu | - | - | - | cold ${view.first_view_cold_ms}, warm ${view.first_view_warm_ms} | - |`);
 } finally {
   await browser.close();
   await server.close();
