@@ -1,6 +1,19 @@
 //! The page binary: starts the Yew app.
 
+// Run the static constructors (burn's kernel registries, built with `inventory`) once, here. Without an
+// explicit call the Wasm linker treats the module as a one-shot command and re-runs every constructor at
+// the start of each exported function: every event handler and worker message paid for them (~0.3 s per
+// message on the page's thread here). See the `inventory` crate's notes on WebAssembly.
+#[cfg(target_arch = "wasm32")]
+unsafe extern "C" {
+    fn __wasm_call_ctors();
+}
+
 fn main() {
     #[cfg(target_arch = "wasm32")]
-    atelier::ui::start();
+    {
+        // SAFETY: called once, first thing after instantiation, before any other code of the module.
+        unsafe { __wasm_call_ctors() };
+        atelier::ui::start();
+    }
 }
