@@ -93,3 +93,30 @@ test('a page that cannot run (a background tab, or a busy main thread): the work
   console.log(`# main thread stopped for ${blocked.toFixed(0)} ms: the loss chart moved from epoch ${before} to ${after} right after`);
   await page.close();
 });
+
+test('no IndexedDB at all (as in some private modes): a message, the model stays in memory and downloads', async () => {
+  // The worker script is served with a first line that takes IndexedDB away, as a browser that refuses it
+  // would: any use throws.
+  const prelude = "Object.defineProperty(self, 'indexedDB', { get() { throw new DOMException('IndexedDB is disabled in this mode', 'InvalidStateError'); } });\n";
+  const noStorage = await startServer({ rewrite: (path, body) => (path === '/worker.js' ? prelude + body : body) });
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  try {
+    await page.goto(`${noStorage.url}?tab=train&model=logreg&epochs=1&train_size=1000&test_size=500&autorun=1&backend=cpu`);
+    assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
+    assert.equal(await waitForRun(page, 300_000), 'done');
+    await page.waitForFunction(() => /could not be saved in this browser's storage/.test(document.querySelector('[data-testid="notice"]')?.textContent ?? ''), null, { timeout: 60_000 });
+    const notice = await byTestId(page, 'notice').textContent();
+    assert.match(notice, /Saved models could not be read/);
+    assert.match(notice, /IndexedDB is disabled in this mode/);
+    assert.equal(await page.locator('[data-testid="model-list"] tr[data-model="logreg"]').count(), 1);
+    const [download] = await Promise.all([page.waitForEvent('download'), byTestId(page, 'download-model').first().click()]);
+    assert.ok((await readFile(await download.path())).length > 31_400);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await noStorage.close();
+  }
+});

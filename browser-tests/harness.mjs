@@ -32,8 +32,9 @@ const BAD_CASES = {
   'missing': { file: 't10k-labels-idx1-ubyte.gz', bytes: () => null },
 };
 
-/** Serves dist/ on 127.0.0.1 (a free port). Records every request path. */
-export async function startServer() {
+/** Serves dist/ on 127.0.0.1 (a free port). Records every request path. `rewrite(path, body)` may change
+ *  a file on its way out (a test's fault injection). */
+export async function startServer({ rewrite } = {}) {
   const requests = [];
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
@@ -52,7 +53,8 @@ export async function startServer() {
     try {
       const info = await stat(file);
       if (info.isDirectory()) file = join(file, 'index.html');
-      const body = await readFile(file);
+      const read = await readFile(file);
+      const body = rewrite ? Buffer.from(rewrite(path, read)) : read;
       res.writeHead(200, { 'content-type': TYPES[extname(file)] || 'application/octet-stream', 'content-length': body.length });
       res.end(body);
     } catch {
