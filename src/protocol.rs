@@ -105,6 +105,8 @@ pub struct TrainSettings {
     /// Test images to evaluate; None: all.
     pub test_size: Option<usize>,
     pub augment: bool,
+    /// With `augment`: probability of random erasing per image (0: shift and flip only).
+    pub erase: f64,
     pub seed: u64,
     /// MLP: hidden layer widths.
     pub hidden: Vec<usize>,
@@ -148,6 +150,7 @@ impl Default for TrainSettings {
             train_size: None,
             test_size: None,
             augment: true,
+            erase: 0.0,
             seed: 42,
             hidden: vec![512, 256],
             dropout: 0.2,
@@ -259,6 +262,7 @@ impl TrainSettings {
             "train_size" => self.train_size = within(v, 1, usize::MAX),
             "test_size" => self.test_size = within(v, 1, usize::MAX),
             "augment" => self.augment = flag(self.augment),
+            "erase" => self.erase = within(v, 0.0, 1.0).unwrap_or(self.erase),
             "seed" => self.seed = v.parse().unwrap_or(self.seed),
             "hidden" => {
                 let widths: Option<Vec<usize>> = v
@@ -338,6 +342,7 @@ impl TrainSettings {
         push("test_size", self.test_size.is_some(), size(self.test_size));
         let flag = |b: bool| if b { "1".to_string() } else { "0".to_string() };
         push("augment", self.augment != d.augment, flag(self.augment));
+        push("erase", self.erase != d.erase, self.erase.to_string());
         let widths: Vec<String> = self.hidden.iter().map(|w| w.to_string()).collect();
         push("hidden", self.hidden != d.hidden, widths.join(","));
         push(
@@ -782,12 +787,13 @@ mod tests {
             ("depth", "12"),
             ("bootstrap", "0"),
             ("train_size", "500"),
+            ("erase", "0.25"),
         ] {
             assert!(s.set(k, v));
         }
         assert_eq!(
-            (s.trees, s.max_depth, s.bootstrap, s.train_size),
-            (20, 12, false, Some(500))
+            (s.trees, s.max_depth, s.bootstrap, s.train_size, s.erase),
+            (20, 12, false, Some(500), 0.25)
         );
         // Bad values keep the old ones; unknown keys say so.
         for (k, v) in [

@@ -19,18 +19,27 @@ pub struct Augmentation {
 }
 
 impl Default for Augmentation {
-    /// Shift by up to 2 px, flip, erase with p = 0.5: common settings for Fashion-MNIST (Zhong et al. 2017
-    /// report their best Fashion-MNIST results with random erasing at p = 0.5).
+    /// Shift by up to 2 px and flip. Random erasing is off: Zhong et al. 2017 report their best
+    /// Fashion-MNIST results with it at p = 0.5, but over hundreds of epochs; with dropout and the default
+    /// 10 epochs it held the CNN back (train accuracy stayed below validation accuracy, BENCHMARKS.md).
     fn default() -> Self {
         Self {
             shift_pad: 2,
             horizontal_flip: true,
-            erase_probability: 0.5,
+            erase_probability: 0.0,
         }
     }
 }
 
 impl Augmentation {
+    /// The default plus random erasing with probability `p`.
+    pub fn with_erasing(p: f32) -> Self {
+        Self {
+            erase_probability: p,
+            ..Self::default()
+        }
+    }
+
     /// Nothing changed.
     pub fn none() -> Self {
         Self {
@@ -177,7 +186,7 @@ mod tests {
 
     #[test]
     fn augmentation_is_deterministic_under_a_seed() {
-        let aug = Augmentation::default();
+        let aug = Augmentation::with_erasing(0.5);
         let (mut a, mut b, mut c) = (batch(16), batch(16), batch(16));
         aug.apply(&mut a, 11);
         aug.apply(&mut b, 11);

@@ -102,7 +102,9 @@ pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
         weight_decay: settings.weight_decay,
         schedule,
         train_size: settings.train_size,
-        augmentation: settings.augment.then(Augmentation::default),
+        augmentation: settings
+            .augment
+            .then(|| Augmentation::with_erasing(settings.erase as f32)),
         seed: settings.seed,
     };
     config.check()?;
@@ -231,7 +233,13 @@ mod tests {
     fn settings_become_a_checked_config() {
         let config = train_config(&TrainSettings::default()).unwrap();
         assert_eq!(config.architecture, Architecture::Cnn);
-        assert!(config.augmentation.is_some());
+        assert_eq!(config.augmentation, Some(Augmentation::default()));
+        let mut erasing = TrainSettings::default();
+        assert!(erasing.set("erase", "0.5"));
+        let config = train_config(&erasing).unwrap();
+        assert_eq!(config.augmentation.unwrap().erase_probability, 0.5);
+        assert!(erasing.set("erase", "2"), "a known key");
+        assert_eq!(erasing.erase, 0.5, "out of range keeps the old value");
         let bad = TrainSettings {
             model: "gpt".into(),
             ..TrainSettings::default()

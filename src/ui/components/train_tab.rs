@@ -285,7 +285,10 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
                 <label>{ "Test images (empty: all)" }<input type="number" min="1" value={settings.test_size.map(|v| v.to_string()).unwrap_or_default()} onchange={field("test_size")} disabled={active} /></label>
                 <label>{ "Seed" }<input type="number" min="0" value={settings.seed.to_string()} onchange={field("seed")} disabled={active} /></label>
                 if gradient {
-                    <label class="check"><input type="checkbox" checked={settings.augment} onchange={field("augment")} disabled={active} />{ "Augment (shift, flip, erase)" }</label>
+                    <label class="check"><input type="checkbox" checked={settings.augment} onchange={field("augment")} disabled={active} />{ "Augment (shift, flip)" }</label>
+                    if settings.augment {
+                        <label title="Probability of covering a random rectangle of each training image with noise (random erasing); helps long runs, slows short ones">{ "Random erasing (0-1)" }<input type="number" min="0" max="1" step="0.05" value={settings.erase.to_string()} onchange={field("erase")} disabled={active} /></label>
+                    }
                 }
                 <div class="buttons">
                     <button type="submit" data-testid="train-button" disabled={active || !props.dataset_ready}>{ "Train" }</button>
