@@ -52,8 +52,12 @@ fn global_field(path: &[&str]) -> JsValue {
         })
 }
 
-/// Starts `cores - 1` helpers (none on one core). Called once, by the main worker only.
+/// Starts `cores - 1` helpers (none on one core), by the main worker only; a second call (the page asks
+/// for a backend again) keeps the helpers it has.
 pub fn spawn() {
+    if POOL.with(|pool| !pool.borrow().helpers.is_empty()) {
+        return;
+    }
     let cores = global_field(&["navigator", "hardwareConcurrency"])
         .as_f64()
         .unwrap_or(1.0) as usize;
