@@ -7,5 +7,6 @@ pub mod gradcam;
 pub mod metrics;
 pub mod model;
 pub mod nn;
+pub mod parallel;
 pub mod store;
 pub mod train;

@@ -6,19 +6,18 @@
 
 use std::future::Future;
 
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
-use super::classical::svm::hinge_loss;
 use super::metrics::{ConfusionMatrix, argmax_rows};
 use super::model::Classifier;
 use super::nn::{Architecture, ModelOptions, Network};
+use super::parallel::{self, GradientHelpers, PartGradients};
 use super::store;
 use crate::data::augment::Augmentation;
 use crate::data::dataset::{Batch, Dataset, Part};
@@ -171,6 +170,10 @@ pub trait TrainHost {
     fn tree_helpers(&mut self) -> Option<&mut dyn super::classical::fit::TreeHelpers> {
         None
     }
+    /// Workers that can train copies of a network beside this one on the CPU backend; None: none.
+    fn gradient_helpers(&mut self) -> Option<&mut dyn GradientHelpers> {
+        None
+    }
 }
 
 /// How a run ended.
@@ -186,6 +189,8 @@ pub struct TrainOutcome {
     /// The device failed during the run (the message says how); `model` is then the best epoch's copy,
     /// restored on the CPU backend.
     pub device_lost: Option<String>,
+    /// Helper workers that trained copies of the network beside this thread to the end (0: none).
+    pub helpers_used: usize,
 }
 
 /// Errors of training and evaluation: a backend failure (lost device, failed readback).
@@ -225,7 +230,7 @@ pub fn images_tensor(batch: &Batch, device: &Device) -> Tensor<4> {
     )
 }
 
-fn labels_tensor(batch: &Batch, device: &Device) -> Tensor<1, Int> {
+pub(crate) fn labels_tensor(batch: &Batch, device: &Device) -> Tensor<1, Int> {
     let labels: Vec<i64> = batch.labels.iter().map(|&l| l as i64).collect();
     Tensor::from_data(TensorData::new(labels, [batch.len()]), device)
 }
@@ -273,11 +278,7 @@ pub async fn train(
         }
         pca_ms = host.now_ms() - start;
     }
-    let mut optimizer = AdamConfig::new()
-        .with_weight_decay(
-            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32)),
-        )
-        .init();
+    let mut optimizer = parallel::adam(config.weight_decay);
     let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
     let batches_per_epoch = positions.len().div_ceil(config.batch_size);
     let total_steps = batches_per_epoch * config.epochs;
@@ -289,6 +290,17 @@ pub async fn train(
     let mut epochs = Vec::new();
     let mut stopped = false;
     let mut lost: Option<String> = None;
+    // Helpers training copies of the network on part of each batch (CPU backend only: a GPU does a
+    // batch at once). They start from this thread's weights.
+    let mut helpers: Vec<usize> = Vec::new();
+    if *device == super::backend::cpu_device()
+        && host.gradient_helpers().is_some()
+        && let Ok(weights) =
+            store::to_burnpack(&model, dataset.classes(), &options, &BTreeMap::new()).await
+        && let Some(h) = host.gradient_helpers()
+    {
+        helpers = (0..h.begin(&weights, config.weight_decay)).collect();
+    }
 
     'epochs: for epoch in 0..config.epochs {
         let mut order = positions.clone();
@@ -307,25 +319,34 @@ pub async fn train(
             let lr = config
                 .schedule
                 .rate(config.learning_rate, step, total_steps, epoch);
-            let images = images_tensor(&batch, &train_device);
-            let targets = labels_tensor(&batch, &train_device);
-            let logits = model.forward(images);
-            let loss = match &model {
-                Network::Svm(_) => hinge_loss(logits.clone(), targets.clone()),
-                _ => loss_fn.forward(logits.clone(), targets.clone()),
+            let step_result = if helpers.is_empty() {
+                let (grads, both) =
+                    parallel::part_gradients(&model, &loss_fn, &batch, &train_device);
+                model = optimizer.step(lr, model, grads);
+                // One readback per step: the loss and the number of correct predictions together.
+                read_back(both).await
+            } else {
+                match data_parallel_step(
+                    &mut model,
+                    &mut optimizer,
+                    &loss_fn,
+                    &batch,
+                    (&train_device, device),
+                    (step, lr),
+                    &mut helpers,
+                    host,
+                )
+                .await
+                {
+                    Ok(Some(values)) => Ok(values),
+                    Ok(None) => {
+                        stopped = true;
+                        break 'epochs;
+                    }
+                    Err(e) => Err(e),
+                }
             };
-            let correct = logits
-                .detach()
-                .argmax(1)
-                .flatten::<1>(0, 1)
-                .equal(targets)
-                .float()
-                .sum();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optimizer.step(lr, model, grads);
-            // One readback per step: the loss and the number of correct predictions together.
-            let both = Tensor::cat(vec![loss.detach().reshape([1]), correct.reshape([1])], 0);
-            let values: Vec<f32> = match read_back(both).await.and_then(|v| {
+            let values: Vec<f32> = match step_result.and_then(|v| {
                 host.injected_fault()
                     .map_or(Ok(v), |m| Err(TrainError::Device(m)))
             }) {
@@ -421,6 +442,7 @@ pub async fn train(
         samples_seen,
         best_epoch,
         device_lost: lost,
+        helpers_used: helpers.len(),
     })
 }
 
@@ -442,6 +464,106 @@ impl Evaluation {
     pub fn confusion(&self, classes: usize) -> ConfusionMatrix {
         ConfusionMatrix::new(classes, &self.truth, &self.predicted)
     }
+}
+
+/// One training step shared with helpers: each computes the gradients of its part of the batch while
+/// this thread does the first part; the parts are averaged by size, applied here and sent to the helpers
+/// to apply. A helper that fails or answers wrongly leaves the run and its part is done here. Returns the
+/// batch's mean loss and correct count; None when the user stopped while waiting.
+#[allow(clippy::too_many_arguments)]
+async fn data_parallel_step(
+    model: &mut Network,
+    optimizer: &mut ModuleOptimizer,
+    loss_fn: &CrossEntropyLoss,
+    batch: &Batch,
+    (train_device, device): (&Device, &Device),
+    (step, lr): (usize, f64),
+    helpers: &mut Vec<usize>,
+    host: &mut impl TrainHost,
+) -> Result<Option<Vec<f32>>, TrainError> {
+    let parts = parallel::split(batch, helpers.len() + 1);
+    let mut pending: Vec<(usize, usize)> = Vec::new();
+    for (k, part) in parts.iter().enumerate().skip(1) {
+        let helper = helpers[k - 1];
+        if host
+            .gradient_helpers()
+            .is_some_and(|h| h.compute(helper, step, part))
+        {
+            pending.push((helper, k));
+        } else {
+            helpers.retain(|&h| h != helper);
+        }
+    }
+    let mut results: Vec<Option<PartGradients>> = vec![None; parts.len()];
+    let (grads, mine) = own_part(model, loss_fn, &parts[0], train_device).await?;
+    let expected = mine.values.len();
+    results[0] = Some(mine);
+    while !pending.is_empty() {
+        if host.should_stop() {
+            return Ok(None);
+        }
+        let answers = host
+            .gradient_helpers()
+            .map(|h| h.collect())
+            .unwrap_or_default();
+        for (helper, answer_step, answer) in answers {
+            let Some(at) = pending
+                .iter()
+                .position(|&(h, _)| h == helper && answer_step == step)
+            else {
+                continue;
+            };
+            let (_, k) = pending.remove(at);
+            match answer {
+                Ok(part) if part.values.len() == expected => results[k] = Some(part),
+                _ => helpers.retain(|&h| h != helper),
+            }
+        }
+        if !pending.is_empty() {
+            host.pause().await;
+        }
+    }
+    // Parts left by helpers that failed: done here.
+    for (k, part) in parts.iter().enumerate() {
+        if results[k].is_none() {
+            results[k] = Some(own_part(model, loss_fn, part, train_device).await?.1);
+        }
+    }
+    let sized: Vec<(usize, PartGradients)> = parts
+        .iter()
+        .map(|p| p.len())
+        .zip(results.into_iter().flatten())
+        .collect();
+    let whole = parallel::combine(&sized)
+        .ok_or_else(|| TrainError::Config("the parts' gradients do not fit together".into()))?;
+    let averaged = parallel::unflatten(model, &grads, &whole.values, device).ok_or_else(|| {
+        TrainError::Config("the averaged gradients do not fit the network".into())
+    })?;
+    *model = optimizer.step(lr, model.clone(), averaged);
+    if let Some(h) = host.gradient_helpers() {
+        h.apply(helpers, step, &whole.values, lr);
+    }
+    Ok(Some(vec![whole.loss, whole.correct]))
+}
+
+/// A part's gradients computed on this thread, also as parameter gradients (the layout reference).
+async fn own_part(
+    model: &Network,
+    loss_fn: &CrossEntropyLoss,
+    part: &Batch,
+    train_device: &Device,
+) -> Result<(GradientsParams, PartGradients), TrainError> {
+    let (grads, both) = parallel::part_gradients(model, loss_fn, part, train_device);
+    let values = parallel::flatten(model, &grads).await?;
+    let both: Vec<f32> = read_back(both).await?;
+    Ok((
+        grads,
+        PartGradients {
+            values,
+            loss: both[0],
+            correct: both[1],
+        },
+    ))
 }
 
 /// Class probabilities of a batch of images, `[n, classes]` row-major.

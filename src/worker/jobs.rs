@@ -288,7 +288,7 @@ async fn run_training(
     .await?;
     let name = JOBS.with(|j| next_name(spec.key(), &j.borrow().models));
     let created_ms = wall_clock_ms();
-    // A forest grown by helper workers too says on how many workers (its trees never touch the device).
+    // A model trained or grown by helper workers too says on how many workers (only on the CPU backend).
     let backend = match outcome.helpers_used {
         0 => backend.to_string(),
         helpers => format!("CPU, {} Web Workers", helpers + 1),

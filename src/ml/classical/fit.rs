@@ -117,7 +117,7 @@ pub async fn fit(
                 samples_seen: outcome.samples_seen,
                 best_epoch: outcome.best_epoch,
                 device_lost: outcome.device_lost,
-                helpers_used: 0,
+                helpers_used: outcome.helpers_used,
             })
         }
         FitSpec::Forest {
