@@ -136,6 +136,9 @@ pub struct TrainSettings {
     pub knn_weights: String,
     /// Hybrid: the id of a trained network whose penultimate activations replace the pixels.
     pub features_from: Option<String>,
+    /// Web Workers that train a network on the CPU backend together, each on part of every batch
+    /// (0: one per core the browser reports; 1: the worker alone).
+    pub workers: usize,
 }
 
 impl Default for TrainSettings {
@@ -166,6 +169,7 @@ impl Default for TrainSettings {
             k: 5,
             knn_weights: "distance".into(),
             features_from: None,
+            workers: 0,
         }
     }
 }
@@ -223,6 +227,7 @@ impl TrainSettings {
             test_size: self.test_size,
             seed: self.seed,
             features_from: self.features_from.clone(),
+            workers: self.workers,
             ..Self::for_model(model)
         }
     }
@@ -297,6 +302,7 @@ impl TrainSettings {
                 }
             }
             "features_from" => self.features_from = Some(v.to_string()).filter(|v| !v.is_empty()),
+            "workers" => self.workers = within(v, 0, 64).unwrap_or(self.workers),
             _ => return false,
         }
         true
@@ -385,6 +391,11 @@ impl TrainSettings {
             "features_from",
             self.features_from.is_some(),
             self.features_from.clone().unwrap_or_default(),
+        );
+        push(
+            "workers",
+            self.workers != d.workers,
+            self.workers.to_string(),
         );
         out
     }
@@ -564,6 +575,24 @@ pub enum ToWorker {
     },
     /// To a forest helper worker: grow tree `index` of forest `job`.
     GrowTree { job: u64, index: usize },
+    /// To a helper worker: hold a copy of a network for data-parallel run `run` (beside the message: its
+    /// weights, a burnpack) and train it with Adam and this weight decay.
+    ReplicaStart { run: u64, weight_decay: f64 },
+    /// To a helper worker: the gradients of the copy on part of step `step`'s batch (beside the message:
+    /// the images' pixels as floats).
+    ReplicaStep {
+        run: u64,
+        step: usize,
+        rows: usize,
+        cols: usize,
+        labels: Vec<u8>,
+    },
+    /// To a helper worker: take step `step` with the averaged gradients beside the message.
+    ReplicaApply {
+        run: u64,
+        step: usize,
+        learning_rate: f64,
+    },
     /// Grad-CAM of a test image for a model and a class (None: the predicted class).
     Explain {
         model_id: String,
@@ -736,6 +765,15 @@ pub enum FromWorker {
         index: usize,
         problem: Option<String>,
     },
+    /// From a helper worker: the gradients of its part of step `step` (beside the message, as floats),
+    /// the part's mean loss and correct count; `problem` says why when there are none.
+    ReplicaGradients {
+        run: u64,
+        step: usize,
+        loss: f32,
+        correct: f32,
+        problem: Option<String>,
+    },
     /// The worker panicked; it must be restarted.
     Panicked {
         message: String,
@@ -788,12 +826,20 @@ mod tests {
             ("bootstrap", "0"),
             ("train_size", "500"),
             ("erase", "0.25"),
+            ("workers", "1"),
         ] {
             assert!(s.set(k, v));
         }
         assert_eq!(
-            (s.trees, s.max_depth, s.bootstrap, s.train_size, s.erase),
-            (20, 12, false, Some(500), 0.25)
+            (
+                s.trees,
+                s.max_depth,
+                s.bootstrap,
+                s.train_size,
+                s.erase,
+                s.workers
+            ),
+            (20, 12, false, Some(500), 0.25, 1)
         );
         // Bad values keep the old ones; unknown keys say so.
         for (k, v) in [

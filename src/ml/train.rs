@@ -539,10 +539,11 @@ async fn data_parallel_step(
     let averaged = parallel::unflatten(model, &grads, &whole.values, device).ok_or_else(|| {
         TrainError::Config("the averaged gradients do not fit the network".into())
     })?;
-    *model = optimizer.step(lr, model.clone(), averaged);
+    // The helpers first, so that they step while this thread does.
     if let Some(h) = host.gradient_helpers() {
         h.apply(helpers, step, &whole.values, lr);
     }
+    *model = optimizer.step(lr, model.clone(), averaged);
     Ok(Some(vec![whole.loss, whole.correct]))
 }
 

@@ -297,8 +297,8 @@ impl Reducible for State {
                     }
                 }
                 FromWorker::ModelFile { .. } => {}
-                // Only the worker's own forest helpers send these, to the worker.
-                FromWorker::TreeGrown { .. } => {}
+                // Only the worker's own helpers send these, to the worker.
+                FromWorker::TreeGrown { .. } | FromWorker::ReplicaGradients { .. } => {}
                 FromWorker::Explanation(explanation) => {
                     next.explanation = Some(Rc::new(*explanation))
                 }

@@ -1,19 +1,27 @@
-//! Forest helpers: more Web Workers running this same worker script, so a random forest grows on every
-//! core the browser offers (`navigator.hardwareConcurrency`). The worker spawns them when it starts; each
-//! gets a forest's data once ([`ToWorker::ForestJob`]) and then tree indices ([`ToWorker::GrowTree`]),
-//! and answers with the grown tree ([`FromWorker::TreeGrown`]). Trees are seeded by index, so the forest
-//! is the same whoever grew which tree. A helper that fails gives its tree back to the worker to grow.
+//! Helpers: more Web Workers running this same worker script, so work spreads over every core the
+//! browser offers (`navigator.hardwareConcurrency`). The worker spawns them when it starts.
+//!
+//! - Forests: each helper gets a forest's data once ([`ToWorker::ForestJob`]) and then tree indices
+//!   ([`ToWorker::GrowTree`]), and answers with the grown tree ([`FromWorker::TreeGrown`]). Trees are
+//!   seeded by index, so the forest is the same whoever grew which tree. A helper that fails gives its
+//!   tree back to the worker to grow.
+//! - Networks on the CPU backend (data parallelism, `ml::parallel`): each helper holds a copy of the
+//!   network ([`ToWorker::ReplicaStart`]), computes the gradients of its part of every batch
+//!   ([`ToWorker::ReplicaStep`], [`FromWorker::ReplicaGradients`]) and applies the averaged ones
+//!   ([`ToWorker::ReplicaApply`]). A helper that fails leaves the run; the worker does its part.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use js_sys::{Array, Reflect, Uint8Array};
+use js_sys::{Array, Float32Array, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
+use crate::data::dataset::Batch;
 use crate::ml::classical::fit::TreeHelpers;
 use crate::ml::classical::forest::{BinnedData, Forest, ForestParams, Tree, ValidForestParams};
+use crate::ml::parallel::{GradientHelpers, PartGradients, Replica};
 use crate::protocol::{self, FromWorker, ToWorker};
 
 /// At most this many helpers, whatever the core count.
@@ -27,6 +35,8 @@ struct Helper {
     growing: Option<usize>,
     /// The job whose data it holds.
     job: u64,
+    /// The training step whose gradients it is computing, if any.
+    computing: Option<usize>,
 }
 
 #[derive(Default)]
@@ -37,12 +47,19 @@ struct Pool {
     job_message: Option<(String, Uint8Array)>,
     grown: VecDeque<(usize, Tree)>,
     lost: Vec<usize>,
+    /// The current data-parallel run, the helpers (pool indexes) taking part, and their answers as
+    /// (member number, step, gradients).
+    run: u64,
+    members: Vec<usize>,
+    answers: Vec<(usize, usize, Result<PartGradients, String>)>,
 }
 
 thread_local! {
     static POOL: Rc<RefCell<Pool>> = Rc::new(RefCell::new(Pool::default()));
     /// The forest a helper holds: job id, binned data, settings.
     static HELD: RefCell<Option<(u64, BinnedData, ValidForestParams)>> = const { RefCell::new(None) };
+    /// The network copy a helper holds: its run, and the copy or why there is none.
+    static REPLICA: RefCell<Option<(u64, Result<Replica, String>)>> = const { RefCell::new(None) };
 }
 
 fn global_field(path: &[&str]) -> JsValue {
@@ -86,6 +103,7 @@ pub fn spawn() {
                 dead: false,
                 growing: None,
                 job: 0,
+                computing: None,
             });
         }
     });
@@ -96,8 +114,13 @@ fn fail(state: &Rc<RefCell<Pool>>, i: usize) {
     let mut pool = state.borrow_mut();
     let helper = &mut pool.helpers[i];
     helper.dead = true;
+    let computing = helper.computing.take();
     if let Some(index) = helper.growing.take() {
         pool.lost.push(index);
+    }
+    if let (Some(step), Some(member)) = (computing, pool.members.iter().position(|&m| m == i)) {
+        pool.answers
+            .push((member, step, Err("the helper worker failed".into())));
     }
 }
 
@@ -138,6 +161,30 @@ fn receive(state: &Rc<RefCell<Pool>>, i: usize, data: JsValue) {
                 None => pool.lost.push(index),
             }
         }
+        Some(Ok(FromWorker::ReplicaGradients {
+            run,
+            step,
+            loss,
+            correct,
+            problem,
+        })) => {
+            let mut pool = state.borrow_mut();
+            pool.helpers[i].computing = None;
+            let member = pool.members.iter().position(|&m| m == i);
+            let (Some(member), true) = (member, run == pool.run) else {
+                return; // An earlier run's answer (that run was stopped).
+            };
+            let answer = match (problem, attachment.dyn_into::<Float32Array>()) {
+                (None, Ok(values)) => Ok(PartGradients {
+                    values: values.to_vec(),
+                    loss,
+                    correct,
+                }),
+                (Some(problem), _) => Err(problem),
+                (None, Err(_)) => Err("the gradients did not arrive".into()),
+            };
+            pool.answers.push((member, step, answer));
+        }
         Some(Ok(FromWorker::Panicked { .. })) => fail(state, i),
         _ => {}
     }
@@ -153,9 +200,96 @@ fn send_job(helper: &mut Helper, job: u64, message: &str, bytes: &Uint8Array) {
     }
 }
 
-/// The worker's side of the helpers, handed to the forest's fit loop.
+/// The worker's side of the helpers, handed to the forest's fit loop and the networks' training loop.
 #[derive(Default)]
-pub struct Helpers;
+pub struct Helpers {
+    /// At most this many helpers train a network beside the worker (None: all).
+    pub limit: Option<usize>,
+}
+
+fn post_with_floats(worker: &Worker, message: &ToWorker, values: &Float32Array) -> bool {
+    let envelope = Array::of2(&JsValue::from_str(&protocol::encode(message)), values);
+    worker.post_message(&envelope).is_ok()
+}
+
+impl GradientHelpers for Helpers {
+    fn begin(&mut self, weights: &[u8], weight_decay: f64) -> usize {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            pool.run += 1;
+            pool.answers.clear();
+            let run = pool.run;
+            let message = JsValue::from_str(&protocol::encode(&ToWorker::ReplicaStart {
+                run,
+                weight_decay,
+            }));
+            let bytes = Uint8Array::new_with_length(weights.len() as u32);
+            bytes.copy_from(weights);
+            let limit = self.limit.unwrap_or(usize::MAX);
+            let mut members = Vec::new();
+            for (i, helper) in pool.helpers.iter_mut().enumerate() {
+                if members.len() < limit
+                    && helper.ready
+                    && !helper.dead
+                    && helper
+                        .worker
+                        .post_message(&Array::of2(&message, &bytes))
+                        .is_ok()
+                {
+                    helper.computing = None;
+                    members.push(i);
+                }
+            }
+            pool.members = members;
+            pool.members.len()
+        })
+    }
+
+    fn compute(&mut self, helper: usize, step: usize, part: &Batch) -> bool {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let run = pool.run;
+            let Some(&i) = pool.members.get(helper) else {
+                return false;
+            };
+            let h = &mut pool.helpers[i];
+            if h.dead {
+                return false;
+            }
+            let message = ToWorker::ReplicaStep {
+                run,
+                step,
+                rows: part.rows,
+                cols: part.cols,
+                labels: part.labels.clone(),
+            };
+            let sent = post_with_floats(&h.worker, &message, &Float32Array::from(&part.pixels[..]));
+            h.computing = sent.then_some(step);
+            sent
+        })
+    }
+
+    fn collect(&mut self) -> Vec<(usize, usize, Result<PartGradients, String>)> {
+        POOL.with(|pool| std::mem::take(&mut pool.borrow_mut().answers))
+    }
+
+    fn apply(&mut self, helpers: &[usize], step: usize, gradients: &[f32], learning_rate: f64) {
+        POOL.with(|pool| {
+            let pool = pool.borrow();
+            let message = ToWorker::ReplicaApply {
+                run: pool.run,
+                step,
+                learning_rate,
+            };
+            let values = Float32Array::from(gradients);
+            for &member in helpers {
+                if let Some(h) = pool.members.get(member).map(|&i| &pool.helpers[i]) {
+                    post_with_floats(&h.worker, &message, &values);
+                }
+            }
+        })
+    }
+}
 
 impl TreeHelpers for Helpers {
     fn begin(
@@ -284,4 +418,85 @@ pub fn grow(job: u64, index: usize) -> (FromWorker, Option<Uint8Array>) {
             None,
         ),
     })
+}
+
+/// In a helper: takes a copy of a network for a data-parallel run.
+pub fn start_replica(run: u64, weight_decay: f64, attachment: JsValue) {
+    let replica = attachment
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| "the network's weights did not arrive".to_string())
+        .and_then(|bytes| Replica::new(&bytes.to_vec(), weight_decay));
+    REPLICA.with(|r| *r.borrow_mut() = Some((run, replica)));
+}
+
+/// In a helper: the gradients of the held copy on a part of a batch; the answer and the gradients to
+/// send with it.
+pub async fn replica_step(
+    run: u64,
+    step: usize,
+    (rows, cols, labels): (usize, usize, Vec<u8>),
+    attachment: JsValue,
+) -> (FromWorker, Option<Float32Array>) {
+    let answer = |problem: String| {
+        let message = FromWorker::ReplicaGradients {
+            run,
+            step,
+            loss: 0.0,
+            correct: 0.0,
+            problem: Some(problem),
+        };
+        (message, None)
+    };
+    let pixels = match attachment.dyn_into::<Float32Array>() {
+        Ok(p) if p.length() as usize == rows * cols * labels.len() => p.to_vec(),
+        _ => return answer("the images did not arrive whole".into()),
+    };
+    // Taken out while it works (the borrow is not held across an await), put back after.
+    let held = REPLICA.with(|r| r.borrow_mut().take());
+    let mut replica = match held {
+        Some((held_run, Ok(replica))) if held_run == run => replica,
+        Some((_, Err(problem))) => return answer(problem),
+        _ => return answer("this helper holds no copy of that network".into()),
+    };
+    let batch = Batch {
+        pixels,
+        labels,
+        rows,
+        cols,
+    };
+    let result = replica.gradients(&batch).await;
+    REPLICA.with(|r| *r.borrow_mut() = Some((run, Ok(replica))));
+    match result {
+        Ok(part) => (
+            FromWorker::ReplicaGradients {
+                run,
+                step,
+                loss: part.loss,
+                correct: part.correct,
+                problem: None,
+            },
+            Some(Float32Array::from(&part.values[..])),
+        ),
+        Err(e) => answer(e.to_string()),
+    }
+}
+
+/// In a helper: the step every copy takes. A failure is kept and given as the answer to the next part.
+pub fn replica_apply(run: u64, learning_rate: f64, attachment: JsValue) {
+    REPLICA.with(|r| {
+        let mut held = r.borrow_mut();
+        let Some((held_run, Ok(replica))) = held.as_mut() else {
+            return;
+        };
+        if *held_run != run {
+            return;
+        }
+        let result = attachment
+            .dyn_into::<Float32Array>()
+            .map_err(|_| "the averaged gradients did not arrive".to_string())
+            .and_then(|values| replica.apply(&values.to_vec(), learning_rate));
+        if let Err(problem) = result {
+            *held = Some((run, Err(problem)));
+        }
+    });
 }

@@ -117,6 +117,10 @@ impl TrainHost for WorkerHost<'_> {
     fn tree_helpers(&mut self) -> Option<&mut dyn crate::ml::classical::fit::TreeHelpers> {
         Some(&mut self.helpers)
     }
+
+    fn gradient_helpers(&mut self) -> Option<&mut dyn crate::ml::parallel::GradientHelpers> {
+        Some(&mut self.helpers)
+    }
 }
 
 /// A name not yet used: "CNN #1", "CNN #2", ...
@@ -241,7 +245,9 @@ async fn run_training(
     });
     let mut host = WorkerHost {
         post,
-        helpers: Default::default(),
+        helpers: super::helpers::Helpers {
+            limit: (settings.workers > 0).then(|| settings.workers - 1),
+        },
     };
     let outcome = match &settings.features_from {
         None => fit::fit(&spec, dataset, device, &mut host).await?,

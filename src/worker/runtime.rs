@@ -169,6 +169,26 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             (message, Some(bytes)) => post_with(&message, &bytes),
             (message, None) => post(&message),
         },
+        ToWorker::ReplicaStart { run, weight_decay } => {
+            super::helpers::start_replica(run, weight_decay, attachment)
+        }
+        ToWorker::ReplicaStep {
+            run,
+            step,
+            rows,
+            cols,
+            labels,
+        } => {
+            match super::helpers::replica_step(run, step, (rows, cols, labels), attachment).await {
+                (message, Some(values)) => post_with(&message, &values),
+                (message, None) => post(&message),
+            }
+        }
+        ToWorker::ReplicaApply {
+            run,
+            step: _,
+            learning_rate,
+        } => super::helpers::replica_apply(run, learning_rate, attachment),
         ToWorker::ImportModel { name } => match attachment.dyn_into::<web_sys::Blob>() {
             Ok(blob) => match fetch::read_blob(&blob, &name).await {
                 Ok(bytes) => jobs::import(&name, bytes, &post).await,

@@ -286,6 +286,7 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
                 <label>{ "Seed" }<input type="number" min="0" value={settings.seed.to_string()} onchange={field("seed")} disabled={active} /></label>
                 if gradient {
                     <label class="check"><input type="checkbox" checked={settings.augment} onchange={field("augment")} disabled={active} />{ "Augment (shift, flip)" }</label>
+                    <label title="On the CPU backend, Web Workers that train the network together, each on part of every batch">{ "Web Workers on the CPU (0: one per core)" }<input type="number" min="0" max="64" value={settings.workers.to_string()} onchange={field("workers")} disabled={active} /></label>
                     if settings.augment {
                         <label title="Probability of covering a random rectangle of each training image with noise (random erasing); helps long runs, slows short ones">{ "Random erasing (0-1)" }<input type="number" min="0" max="1" step="0.05" value={settings.erase.to_string()} onchange={field("erase")} disabled={active} /></label>
                     }
