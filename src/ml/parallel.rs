@@ -279,7 +279,7 @@ mod tests {
     use crate::data::rng::SplitMix64;
     use crate::ml::nn::Architecture;
     use crate::ml::train::{
-        NativeHost, TrainConfig, TrainEvent, TrainHost, TrainOutcome, block_on, train,
+        HelpedHost, NativeHost, TestHelpers, TrainConfig, TrainOutcome, block_on, train,
         training_positions,
     };
 
@@ -324,24 +324,9 @@ mod tests {
         }
     }
 
-    struct ParallelHost {
-        inner: NativeHost,
-        helpers: LocalReplicas,
-    }
-
-    impl TrainHost for ParallelHost {
-        fn now_ms(&self) -> f64 {
-            self.inner.now_ms()
-        }
-        fn should_stop(&self) -> bool {
-            self.inner.should_stop()
-        }
-        fn report(&mut self, event: TrainEvent) {
-            self.inner.report(event)
-        }
-        async fn pause(&self) {}
-        fn gradient_helpers(&mut self) -> Option<&mut dyn GradientHelpers> {
-            Some(&mut self.helpers)
+    impl TestHelpers for LocalReplicas {
+        fn gradients(&mut self) -> Option<&mut dyn GradientHelpers> {
+            Some(self)
         }
     }
 
@@ -383,7 +368,7 @@ mod tests {
     fn run(helpers: Option<LocalReplicas>) -> (TrainOutcome, LocalReplicas, Network) {
         let dataset = synthetic_28(4, 40, 10, 5);
         let config = config();
-        let mut host = ParallelHost {
+        let mut host = HelpedHost {
             inner: NativeHost::default(),
             helpers: helpers.unwrap(),
         };

@@ -695,6 +695,44 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// A test host with helpers of either kind beside a [`NativeHost`].
+#[cfg(test)]
+pub(crate) struct HelpedHost<T> {
+    pub inner: NativeHost,
+    pub helpers: T,
+}
+
+/// What a [`HelpedHost`]'s helpers are.
+#[cfg(test)]
+pub(crate) trait TestHelpers {
+    fn trees(&mut self) -> Option<&mut dyn super::classical::fit::TreeHelpers> {
+        None
+    }
+    fn gradients(&mut self) -> Option<&mut dyn GradientHelpers> {
+        None
+    }
+}
+
+#[cfg(test)]
+impl<T: TestHelpers> TrainHost for HelpedHost<T> {
+    fn now_ms(&self) -> f64 {
+        self.inner.now_ms()
+    }
+    fn should_stop(&self) -> bool {
+        self.inner.should_stop()
+    }
+    fn report(&mut self, event: TrainEvent) {
+        self.inner.report(event)
+    }
+    async fn pause(&self) {}
+    fn tree_helpers(&mut self) -> Option<&mut dyn super::classical::fit::TreeHelpers> {
+        self.helpers.trees()
+    }
+    fn gradient_helpers(&mut self) -> Option<&mut dyn GradientHelpers> {
+        self.helpers.gradients()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

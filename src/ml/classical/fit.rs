@@ -407,7 +407,7 @@ mod tests {
     use crate::ml::classical::knn::KnnWeights;
     use crate::ml::model::Classifier;
     use crate::ml::nn::Architecture;
-    use crate::ml::train::{NativeHost, block_on, evaluate};
+    use crate::ml::train::{HelpedHost, NativeHost, TestHelpers, block_on, evaluate};
 
     fn accuracy_of(spec: &FitSpec, dataset: &Dataset) -> (f64, FitOutcome) {
         let mut host = NativeHost::default();
@@ -539,24 +539,9 @@ mod tests {
         }
     }
 
-    struct HelpedHost {
-        inner: NativeHost,
-        helpers: InlineHelpers,
-    }
-
-    impl TrainHost for HelpedHost {
-        fn now_ms(&self) -> f64 {
-            self.inner.now_ms()
-        }
-        fn should_stop(&self) -> bool {
-            self.inner.should_stop()
-        }
-        fn report(&mut self, event: TrainEvent) {
-            self.inner.report(event)
-        }
-        async fn pause(&self) {}
-        fn tree_helpers(&mut self) -> Option<&mut dyn TreeHelpers> {
-            Some(&mut self.helpers)
+    impl TestHelpers for InlineHelpers {
+        fn trees(&mut self) -> Option<&mut dyn TreeHelpers> {
+            Some(self)
         }
     }
 
