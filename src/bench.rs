@@ -3,14 +3,19 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
 
 use burn::tensor::Device;
 
+use crate::data::dataset::Batch;
 use crate::data::dataset::{Dataset, FileNames, Part, RawFiles};
 use crate::data::source::FASHION_CLASSES;
 use crate::ml::classical::fit::{FitOutcome, FitSpec, fit, raw_rows};
 use crate::ml::classical::forest::{BinnedData, grow_forest_parallel};
 use crate::ml::model::Trained;
+use crate::ml::parallel::{GradientHelpers, PartGradients, Replica};
 use crate::ml::train::{self, NativeHost};
 use crate::protocol::TrainSettings;
 use crate::worker::report::fit_spec;
@@ -48,8 +53,93 @@ fn get<T: std::str::FromStr>(
     }
 }
 
+/// What a helper thread is asked to do.
+enum Job {
+    Start(Arc<Vec<u8>>, f64),
+    Step(usize, Batch),
+    Apply(Arc<Vec<f32>>, f64),
+}
+
+type Answer = (usize, usize, Result<PartGradients, String>);
+
+/// Helpers on native threads for `--parallel` network runs, as the page's helper Web Workers are: each
+/// thread holds a [`Replica`] of the network.
+struct ThreadHelpers {
+    jobs: Vec<Sender<Job>>,
+    answers: Receiver<Answer>,
+}
+
+impl ThreadHelpers {
+    fn spawn(count: usize) -> Self {
+        let (answer, answers) = channel::<Answer>();
+        let jobs = (0..count)
+            .map(|helper| {
+                let (job, jobs) = channel::<Job>();
+                let answer = answer.clone();
+                std::thread::spawn(move || {
+                    let mut replica: Result<Replica, String> = Err("no network yet".into());
+                    for job in jobs {
+                        match job {
+                            Job::Start(weights, decay) => replica = Replica::new(&weights, decay),
+                            Job::Step(step, part) => {
+                                let gradients = match replica.as_mut() {
+                                    Ok(r) => train::block_on(r.gradients(&part))
+                                        .map_err(|e| e.to_string()),
+                                    Err(e) => Err(e.clone()),
+                                };
+                                if answer.send((helper, step, gradients)).is_err() {
+                                    return;
+                                }
+                            }
+                            Job::Apply(gradients, lr) => {
+                                if let Ok(r) = replica.as_mut()
+                                    && let Err(e) = r.apply(&gradients, lr)
+                                {
+                                    replica = Err(e);
+                                }
+                            }
+                        }
+                    }
+                });
+                job
+            })
+            .collect();
+        Self { jobs, answers }
+    }
+}
+
+impl GradientHelpers for ThreadHelpers {
+    fn begin(&mut self, weights: &[u8], weight_decay: f64) -> usize {
+        let weights = Arc::new(weights.to_vec());
+        for job in &self.jobs {
+            let _ = job.send(Job::Start(weights.clone(), weight_decay));
+        }
+        self.jobs.len()
+    }
+
+    fn compute(&mut self, helper: usize, step: usize, part: &Batch) -> bool {
+        self.jobs[helper]
+            .send(Job::Step(step, part.clone()))
+            .is_ok()
+    }
+
+    fn collect(&mut self) -> Vec<Answer> {
+        // Waits a little for the first answer instead of spinning.
+        let first = self.answers.recv_timeout(Duration::from_millis(1)).ok();
+        first.into_iter().chain(self.answers.try_iter()).collect()
+    }
+
+    fn apply(&mut self, helpers: &[usize], _step: usize, gradients: &[f32], lr: f64) {
+        let gradients = Arc::new(gradients.to_vec());
+        for &helper in helpers {
+            let _ = self.jobs[helper].send(Job::Apply(gradients.clone(), lr));
+        }
+    }
+}
+
 /// Runs one benchmark; returns its JSON line. Model settings use the URL's keys (`--trees 50`,
-/// `--train-size 2000`, `--no-augment`); `--parallel` grows a forest's trees on every core.
+/// `--train-size 2000`, `--no-augment`); `--parallel` grows a forest's trees on every core, and trains a
+/// network on every core (or `--workers N` threads) as the page's Web Workers do.
 pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     let model = options.get("model").map(String::as_str).unwrap_or("cnn");
     let mut settings = TrainSettings::for_model(model);
@@ -82,9 +172,15 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         other => return Err(format!("unknown --backend {other}")),
     };
     let spec = fit_spec(&settings)?;
+    let threads = match settings.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let mut host = NativeHost {
         verbose: true,
         stop_after_batches: options.get("steps").and_then(|s| s.parse().ok()),
+        gradient_helpers: (options.contains_key("parallel") && threads > 1)
+            .then(|| Box::new(ThreadHelpers::spawn(threads - 1)) as Box<dyn GradientHelpers>),
         ..Default::default()
     };
     let wall = std::time::Instant::now();
@@ -139,6 +235,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         "settings": changed,
         "backend": backend,
         "parallel": options.contains_key("parallel"),
+        "helpers_used": outcome.helpers_used,
         "epochs_run": outcome.epochs.len(),
         "best_epoch": outcome.best_epoch,
         "train_images": train::training_positions(&dataset, settings.train_size, seed).len(),

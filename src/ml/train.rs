@@ -637,6 +637,8 @@ pub struct NativeHost {
     pub batches: usize,
     /// Fail as a lost device would after this many batches (tests of the lost-device path).
     pub lose_device_after_batches: Option<usize>,
+    /// Helpers training copies of a network beside this thread (the benchmark's `--parallel`).
+    pub gradient_helpers: Option<Box<dyn GradientHelpers>>,
 }
 
 impl TrainHost for NativeHost {
@@ -680,6 +682,13 @@ impl TrainHost for NativeHost {
         self.lose_device_after_batches
             .filter(|&n| self.batches >= n)
             .map(|_| "the device was lost (simulated)".to_string())
+    }
+
+    fn gradient_helpers(&mut self) -> Option<&mut dyn GradientHelpers> {
+        match &mut self.gradient_helpers {
+            Some(h) => Some(h.as_mut()),
+            None => None,
+        }
     }
 }
 
