@@ -250,3 +250,40 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     });
     Ok(line.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::dataset::tests::synthetic_28;
+    use crate::ml::nn::Architecture;
+    use crate::ml::train::{TrainConfig, block_on, evaluate, train};
+
+    #[test]
+    fn helper_threads_train_a_network_beside_this_one() {
+        let dataset = synthetic_28(4, 60, 20, 3);
+        let config = TrainConfig {
+            architecture: Architecture::RefCnn,
+            epochs: 2,
+            batch_size: 16,
+            augmentation: None,
+            ..TrainConfig::default()
+        };
+        let mut host = NativeHost {
+            gradient_helpers: Some(Box::new(ThreadHelpers::spawn(2))),
+            ..NativeHost::default()
+        };
+        let outcome = block_on(train(&config, &dataset, &Device::flex(), &mut host)).unwrap();
+        assert_eq!(outcome.helpers_used, 2);
+        assert_eq!(outcome.samples_seen, 2 * 216);
+        let test = block_on(evaluate(
+            &outcome.model,
+            &dataset,
+            Part::Test,
+            None,
+            32,
+            &host,
+        ));
+        let accuracy = test.unwrap().accuracy;
+        assert!(accuracy > 0.9, "test accuracy {accuracy}");
+    }
+}
