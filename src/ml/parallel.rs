@@ -27,7 +27,7 @@ pub fn adam(weight_decay: f64) -> ModuleOptimizer {
 }
 
 /// The loss of a batch's logits: the hinge loss for the SVM, cross-entropy for the rest.
-pub fn batch_loss(
+fn batch_loss(
     model: &Network,
     loss_fn: &CrossEntropyLoss,
     logits: Tensor<2>,
@@ -61,6 +61,25 @@ pub fn part_gradients(
     let grads = GradientsParams::from_grads(loss.backward(), model);
     let both = Tensor::cat(vec![loss.detach().reshape([1]), correct.reshape([1])], 0);
     (grads, both)
+}
+
+/// One part's pass with its results read back: the parameter gradients (the layout reference for
+/// [`unflatten`]) and the flat gradients, mean loss and correct count.
+pub async fn read_part(
+    model: &Network,
+    loss_fn: &CrossEntropyLoss,
+    part: &Batch,
+    train_device: &Device,
+) -> Result<(GradientsParams, PartGradients), TrainError> {
+    let (grads, both) = part_gradients(model, loss_fn, part, train_device);
+    let values = flatten(model, &grads).await?;
+    let both: Vec<f32> = read_back(both).await?;
+    let part = PartGradients {
+        values,
+        loss: both[0],
+        correct: both[1],
+    };
+    Ok((grads, part))
 }
 
 /// The float parameters that have a gradient, in the model's visiting order, with their shapes: the
@@ -240,15 +259,10 @@ impl Replica {
 
     /// The gradients of one part.
     pub async fn gradients(&mut self, part: &Batch) -> Result<PartGradients, TrainError> {
-        let (grads, both) = part_gradients(&self.model, &self.loss_fn, part, &self.train_device);
-        let values = flatten(&self.model, &grads).await?;
-        let both: Vec<f32> = read_back(both).await?;
+        let (grads, gradients) =
+            read_part(&self.model, &self.loss_fn, part, &self.train_device).await?;
         self.last = Some(grads);
-        Ok(PartGradients {
-            values,
-            loss: both[0],
-            correct: both[1],
-        })
+        Ok(gradients)
     }
 
     /// Takes the step every copy takes.

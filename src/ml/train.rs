@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use serde::{Deserialize, Serialize};
@@ -495,7 +495,7 @@ async fn data_parallel_step(
         }
     }
     let mut results: Vec<Option<PartGradients>> = vec![None; parts.len()];
-    let (grads, mine) = own_part(model, loss_fn, &parts[0], train_device).await?;
+    let (grads, mine) = parallel::read_part(model, loss_fn, &parts[0], train_device).await?;
     let expected = mine.values.len();
     results[0] = Some(mine);
     while !pending.is_empty() {
@@ -526,7 +526,11 @@ async fn data_parallel_step(
     // Parts left by helpers that failed: done here.
     for (k, part) in parts.iter().enumerate() {
         if results[k].is_none() {
-            results[k] = Some(own_part(model, loss_fn, part, train_device).await?.1);
+            results[k] = Some(
+                parallel::read_part(model, loss_fn, part, train_device)
+                    .await?
+                    .1,
+            );
         }
     }
     let sized: Vec<(usize, PartGradients)> = parts
@@ -545,26 +549,6 @@ async fn data_parallel_step(
     }
     *model = optimizer.step(lr, model.clone(), averaged);
     Ok(Some(vec![whole.loss, whole.correct]))
-}
-
-/// A part's gradients computed on this thread, also as parameter gradients (the layout reference).
-async fn own_part(
-    model: &Network,
-    loss_fn: &CrossEntropyLoss,
-    part: &Batch,
-    train_device: &Device,
-) -> Result<(GradientsParams, PartGradients), TrainError> {
-    let (grads, both) = parallel::part_gradients(model, loss_fn, part, train_device);
-    let values = parallel::flatten(model, &grads).await?;
-    let both: Vec<f32> = read_back(both).await?;
-    Ok((
-        grads,
-        PartGradients {
-            values,
-            loss: both[0],
-            correct: both[1],
-        },
-    ))
 }
 
 /// Class probabilities of a batch of images, `[n, classes]` row-major.
