@@ -306,6 +306,8 @@ mod tests {
         answers: Vec<(usize, usize, Result<PartGradients, String>)>,
         /// (helper, step) that answers with an error instead of gradients.
         fail: Option<(usize, usize)>,
+        /// (helper, step) that cannot be handed its part (a refused postMessage, a closed channel).
+        refuse: Option<(usize, usize)>,
     }
 
     impl GradientHelpers for LocalReplicas {
@@ -318,6 +320,9 @@ mod tests {
         }
 
         fn compute(&mut self, helper: usize, step: usize, part: &Batch) -> bool {
+            if self.refuse == Some((helper, step)) {
+                return false;
+            }
             let answer = if self.fail == Some((helper, step)) {
                 Err("this helper failed".to_string())
             } else {
@@ -410,6 +415,7 @@ mod tests {
             replicas: Vec::new(),
             answers: Vec::new(),
             fail,
+            refuse: None,
         })
     }
 
@@ -443,6 +449,27 @@ mod tests {
         );
         // The helper that failed stopped applying steps: its copy fell behind.
         assert!(largest_difference(&helpers.replicas[1].model().valid(), &shared.model) > 0.0);
+    }
+
+    #[test]
+    fn a_helper_refusing_its_part_leaves_and_the_others_keep_theirs() {
+        // Helper 0 of three cannot be handed its part at step 2: the parts after it must still go
+        // to helpers 1 and 2 (not shift onto the wrong helper or past the end of the list).
+        let mut three = replicas(3, None);
+        if let Some(h) = three.as_mut() {
+            h.refuse = Some((0, 2));
+        }
+        let (shared, helpers, alone) = run(three);
+        assert_eq!(shared.helpers_used, 2);
+        let difference = largest_difference(&alone, &shared.model);
+        assert!(difference < 1e-4, "weights differ by {difference}");
+        for kept in &helpers.replicas[1..] {
+            assert_eq!(
+                largest_difference(&kept.model().valid(), &shared.model),
+                0.0
+            );
+        }
+        assert!(largest_difference(&helpers.replicas[0].model().valid(), &shared.model) > 0.0);
     }
 
     #[test]

@@ -483,8 +483,11 @@ async fn data_parallel_step(
 ) -> Result<Option<Vec<f32>>, TrainError> {
     let parts = parallel::split(batch, helpers.len() + 1);
     let mut pending: Vec<(usize, usize)> = Vec::new();
+    // The members as they were when the batch was split: a helper that refuses its part leaves
+    // `helpers` inside this loop, and the parts after it still belong to the helpers after it.
+    let members = helpers.clone();
     for (k, part) in parts.iter().enumerate().skip(1) {
-        let helper = helpers[k - 1];
+        let helper = members[k - 1];
         if host
             .gradient_helpers()
             .is_some_and(|h| h.compute(helper, step, part))
