@@ -233,8 +233,14 @@ mod tests {
     fn settings_become_a_checked_config() {
         let config = train_config(&TrainSettings::default()).unwrap();
         assert_eq!(config.architecture, Architecture::Cnn);
+        assert_eq!(
+            config.augmentation, None,
+            "the CNN learns without by default"
+        );
+        let config = train_config(&TrainSettings::for_model("resnet")).unwrap();
+        assert_eq!(config.architecture, Architecture::ResNet);
         assert_eq!(config.augmentation, Some(Augmentation::default()));
-        let mut erasing = TrainSettings::default();
+        let mut erasing = TrainSettings::for_model("resnet");
         assert!(erasing.set("erase", "0.5"));
         let config = train_config(&erasing).unwrap();
         assert_eq!(config.augmentation.unwrap().erase_probability, 0.5);

@@ -414,7 +414,8 @@ mod tests {
         assert_eq!(apply_field(&s, "model", "bert").model, "cnn");
         assert_eq!(apply_field(&s, "train_size", "").train_size, None);
         assert_eq!(apply_field(&s, "train_size", "2000").train_size, Some(2000));
-        assert!(!apply_field(&s, "augment", "false").augment);
+        assert!(apply_field(&s, "augment", "true").augment);
+        assert!(!apply_field(&TrainSettings::for_model("resnet"), "augment", "false").augment);
         assert_eq!(apply_field(&s, "lr", "-1").learning_rate, s.learning_rate);
     }
 
