@@ -105,6 +105,8 @@ pub struct TrainSettings {
     /// Test images to evaluate; None: all.
     pub test_size: Option<usize>,
     pub augment: bool,
+    /// With `augment`: the largest shift in pixels, each way (0: flip only, or flip and erasing).
+    pub shift: usize,
     /// With `augment`: probability of random erasing per image (0: shift and flip only).
     pub erase: f64,
     pub seed: u64,
@@ -155,6 +157,7 @@ impl Default for TrainSettings {
             // The CNN (the default model) learns best without it in 10 epochs: 93.41% against 92.02%
             // with shift and flip (BENCHMARKS.md). The ResNet and the reference CNN turn it on.
             augment: false,
+            shift: 2,
             erase: 0.0,
             seed: 42,
             hidden: vec![512, 256],
@@ -267,6 +270,7 @@ impl TrainSettings {
             "train_size" => self.train_size = within(v, 1, usize::MAX),
             "test_size" => self.test_size = within(v, 1, usize::MAX),
             "augment" => self.augment = flag(self.augment),
+            "shift" => self.shift = within(v, 0, 4).unwrap_or(self.shift),
             "erase" => self.erase = within(v, 0.0, 1.0).unwrap_or(self.erase),
             "seed" => self.seed = v.parse().unwrap_or(self.seed),
             "hidden" => {
@@ -348,6 +352,7 @@ impl TrainSettings {
         push("test_size", self.test_size.is_some(), size(self.test_size));
         let flag = |b: bool| if b { "1".to_string() } else { "0".to_string() };
         push("augment", self.augment != d.augment, flag(self.augment));
+        push("shift", self.shift != d.shift, self.shift.to_string());
         push("erase", self.erase != d.erase, self.erase.to_string());
         let widths: Vec<String> = self.hidden.iter().map(|w| w.to_string()).collect();
         push("hidden", self.hidden != d.hidden, widths.join(","));
@@ -826,6 +831,7 @@ mod tests {
             ("bootstrap", "0"),
             ("train_size", "500"),
             ("erase", "0.25"),
+            ("shift", "0"),
             ("workers", "1"),
         ] {
             assert!(s.set(k, v));
@@ -837,9 +843,10 @@ mod tests {
                 s.bootstrap,
                 s.train_size,
                 s.erase,
+                s.shift,
                 s.workers
             ),
-            (20, 12, false, Some(500), 0.25, 1)
+            (20, 12, false, Some(500), 0.25, 0, 1)
         );
         // Bad values keep the old ones; unknown keys say so.
         for (k, v) in [

@@ -102,9 +102,10 @@ pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
         weight_decay: settings.weight_decay,
         schedule,
         train_size: settings.train_size,
-        augmentation: settings
-            .augment
-            .then(|| Augmentation::with_erasing(settings.erase as f32)),
+        augmentation: settings.augment.then(|| Augmentation {
+            shift_pad: settings.shift,
+            ..Augmentation::with_erasing(settings.erase as f32)
+        }),
         seed: settings.seed,
     };
     config.check()?;
@@ -246,6 +247,12 @@ mod tests {
         assert_eq!(config.augmentation.unwrap().erase_probability, 0.5);
         assert!(erasing.set("erase", "2"), "a known key");
         assert_eq!(erasing.erase, 0.5, "out of range keeps the old value");
+        // Flip without shift.
+        assert!(erasing.set("shift", "0"));
+        let flip_only = train_config(&erasing).unwrap().augmentation.unwrap();
+        assert_eq!((flip_only.shift_pad, flip_only.horizontal_flip), (0, true));
+        assert!(erasing.set("shift", "5"), "a known key");
+        assert_eq!(erasing.shift, 0, "out of range keeps the old value");
         let bad = TrainSettings {
             model: "gpt".into(),
             ..TrainSettings::default()

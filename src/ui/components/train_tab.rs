@@ -288,6 +288,7 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
                     <label class="check"><input type="checkbox" checked={settings.augment} onchange={field("augment")} disabled={active} />{ "Augment (shift, flip)" }</label>
                     <label title="On the CPU backend, Web Workers that train the network together, each on part of every batch">{ "Web Workers on the CPU (0: one per core)" }<input type="number" min="0" max="64" value={settings.workers.to_string()} onchange={field("workers")} disabled={active} /></label>
                     if settings.augment {
+                        <label title="Largest shift of each training image in pixels, each way (0: flip only)">{ "Shift (px, 0-4)" }<input type="number" min="0" max="4" step="1" value={settings.shift.to_string()} onchange={field("shift")} disabled={active} /></label>
                         <label title="Probability of covering a random rectangle of each training image with noise (random erasing); helps long runs, slows short ones">{ "Random erasing (0-1)" }<input type="number" min="0" max="1" step="0.05" value={settings.erase.to_string()} onchange={field("erase")} disabled={active} /></label>
                     }
                 }
