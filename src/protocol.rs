@@ -425,8 +425,10 @@ pub struct EpochPoint {
     pub epoch: usize,
     pub train_loss: f64,
     pub train_accuracy: f64,
-    pub validation_loss: f64,
-    pub validation_accuracy: f64,
+    /// None when the run had no validation part. Models saved before this was optional hold numbers,
+    /// which still read.
+    pub validation_loss: Option<f64>,
+    pub validation_accuracy: Option<f64>,
     pub best: bool,
 }
 
@@ -800,6 +802,22 @@ pub fn decode<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_points_saved_with_numbers_still_read_and_missing_validation_is_none() {
+        let old = r#"{"epoch":0,"train_loss":1.0,"train_accuracy":0.5,"validation_loss":0.8,"validation_accuracy":0.7,"best":true}"#;
+        let point: EpochPoint = serde_json::from_str(old).unwrap();
+        assert_eq!(point.validation_accuracy, Some(0.7));
+        assert_eq!(point.validation_loss, Some(0.8));
+        let none = EpochPoint {
+            validation_loss: None,
+            validation_accuracy: None,
+            ..point
+        };
+        let back: EpochPoint =
+            serde_json::from_str(&serde_json::to_string(&none).unwrap()).unwrap();
+        assert_eq!(back, none);
+    }
 
     #[test]
     fn messages_roundtrip() {

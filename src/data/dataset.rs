@@ -340,6 +340,17 @@ pub(crate) mod tests {
         test_per_class: u32,
         seed: u64,
     ) -> Dataset {
+        synthetic_28_split(classes, per_class, test_per_class, seed, 100)
+    }
+
+    /// [`synthetic_28`] with the validation share (per mille) chosen.
+    pub(crate) fn synthetic_28_split(
+        classes: u8,
+        per_class: u32,
+        test_per_class: u32,
+        seed: u64,
+        validation_per_mille: u32,
+    ) -> Dataset {
         let mut rng = crate::data::rng::SplitMix64::new(seed);
         let mut make = |n: u32| {
             let labels: Vec<u8> = (0..n * classes as u32)
@@ -378,7 +389,7 @@ pub(crate) mod tests {
             &FileNames::default(),
             &raw,
             names(classes as usize),
-            100,
+            validation_per_mille,
             seed,
         )
         .unwrap()

@@ -146,9 +146,11 @@ pub struct EpochReport {
     pub epoch: usize,
     pub train_loss: f64,
     pub train_accuracy: f64,
-    pub validation_loss: f64,
-    pub validation_accuracy: f64,
-    /// True when this epoch has the best validation accuracy so far (its weights are kept).
+    /// None when the dataset has no validation part (a 0% split): there is nothing to report.
+    pub validation_loss: Option<f64>,
+    pub validation_accuracy: Option<f64>,
+    /// True when this epoch has the best validation accuracy so far (its weights are kept); every epoch
+    /// without a validation part.
     pub best: bool,
 }
 
@@ -385,26 +387,28 @@ pub async fn train(
         }
         let inference = model.valid();
         // Without a validation part (a 0% split) every epoch counts as the best: the last weights are kept.
-        let validation =
+        let validation = if dataset.len(Part::Validation) > 0 {
             match evaluate(&inference, dataset, Part::Validation, None, 256, host).await {
-                Ok(validation) => validation,
+                Ok(validation) => Some(validation),
                 Err(TrainError::Device(message)) => {
                     lost = Some(message);
                     break 'epochs;
                 }
                 Err(e) => return Err(e),
-            };
-        let has_validation = dataset.len(Part::Validation) > 0;
-        let is_best = !has_validation
-            || best
-                .as_ref()
-                .is_none_or(|(acc, _, _)| validation.accuracy > *acc);
+            }
+        } else {
+            None
+        };
+        let is_best = match &validation {
+            None => true,
+            Some(v) => best.as_ref().is_none_or(|(acc, _, _)| v.accuracy > *acc),
+        };
         let report = EpochReport {
             epoch,
             train_loss: loss_sum / seen.max(1) as f64,
             train_accuracy: correct_sum / seen.max(1) as f64,
-            validation_loss: validation.loss,
-            validation_accuracy: validation.accuracy,
+            validation_loss: validation.as_ref().map(|v| v.loss),
+            validation_accuracy: validation.as_ref().map(|v| v.accuracy),
             best: is_best,
         };
         if is_best {
@@ -417,7 +421,11 @@ pub async fn train(
                     break 'epochs;
                 }
             }
-            best = Some((validation.accuracy, epoch + 1, inference));
+            best = Some((
+                validation.as_ref().map_or(0.0, |v| v.accuracy),
+                epoch + 1,
+                inference,
+            ));
         }
         epochs.push(report.clone());
         host.report(TrainEvent::Epoch(report));
@@ -650,13 +658,15 @@ impl TrainHost for NativeHost {
         if self.verbose
             && let TrainEvent::Epoch(e) = &event
         {
+            let validation = match (e.validation_loss, e.validation_accuracy) {
+                (Some(loss), Some(accuracy)) => format!("val loss {loss:.4} acc {accuracy:.4}"),
+                _ => "no validation part".to_string(),
+            };
             println!(
-                "epoch {:>3}: train loss {:.4} acc {:.4} | val loss {:.4} acc {:.4}{}",
+                "epoch {:>3}: train loss {:.4} acc {:.4} | {validation}{}",
                 e.epoch + 1,
                 e.train_loss,
                 e.train_accuracy,
-                e.validation_loss,
-                e.validation_accuracy,
                 if e.best { " (best)" } else { "" }
             );
         }
@@ -810,6 +820,29 @@ mod tests {
     }
 
     #[test]
+    fn without_a_validation_part_no_validation_figure_is_reported_and_the_last_epoch_is_kept() {
+        let dataset = crate::data::dataset::tests::synthetic_28_split(4, 30, 10, 5, 0);
+        assert_eq!(dataset.len(Part::Validation), 0);
+        let config = TrainConfig {
+            architecture: Architecture::RefCnn,
+            epochs: 2,
+            batch_size: 16,
+            learning_rate: 1e-3,
+            augmentation: None,
+            ..TrainConfig::default()
+        };
+        let mut host = NativeHost::default();
+        let outcome = block_on(train(&config, &dataset, &Device::flex(), &mut host)).unwrap();
+        assert_eq!(outcome.epochs.len(), 2);
+        for epoch in &outcome.epochs {
+            assert_eq!(epoch.validation_loss, None);
+            assert_eq!(epoch.validation_accuracy, None);
+            assert!(epoch.best);
+        }
+        assert_eq!(outcome.best_epoch, 2);
+    }
+
+    #[test]
     fn a_lost_device_keeps_the_best_epoch_on_the_cpu() {
         let dataset = crate::data::dataset::tests::synthetic_28(4, 60, 20, 3);
         let config = TrainConfig {
@@ -843,8 +876,8 @@ mod tests {
         ))
         .unwrap();
         let first = &outcome.epochs[0];
-        assert_eq!(kept.accuracy, first.validation_accuracy);
-        let gap = (kept.loss - first.validation_loss).abs();
+        assert_eq!(Some(kept.accuracy), first.validation_accuracy);
+        let gap = (kept.loss - first.validation_loss.unwrap()).abs();
         assert!(
             gap < 1e-6,
             "the kept copy's validation loss is off by {gap}"

@@ -314,8 +314,8 @@ async fn fit_forest(
         epoch: 0,
         train_loss,
         train_accuracy,
-        validation_loss: loss,
-        validation_accuracy: accuracy,
+        validation_loss: (monitor == Part::Validation).then_some(loss),
+        validation_accuracy: (monitor == Part::Validation).then_some(accuracy),
         best: true,
     };
     host.report(TrainEvent::Epoch(epoch.clone()));
@@ -368,8 +368,8 @@ async fn fit_knn(
         epoch: 0,
         train_loss: on_train.1,
         train_accuracy: on_train.0,
-        validation_loss: held_out.1,
-        validation_accuracy: held_out.0,
+        validation_loss: (monitor == Part::Validation).then_some(held_out.1),
+        validation_accuracy: (monitor == Part::Validation).then_some(held_out.0),
         best: true,
     };
     host.report(TrainEvent::Epoch(epoch.clone()));
@@ -403,7 +403,7 @@ async fn monitor_score(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::dataset::tests::synthetic_28;
+    use crate::data::dataset::tests::{synthetic_28, synthetic_28_split};
     use crate::ml::classical::knn::KnnWeights;
     use crate::ml::model::Classifier;
     use crate::ml::nn::Architecture;
@@ -471,6 +471,17 @@ mod tests {
             assert!(accuracy >= 0.99, "{}: {accuracy}", spec.key());
             assert_eq!(outcome.model.key(), spec.key());
             assert!(outcome.model.parameters() > 0);
+            let last = outcome.epochs.last().unwrap();
+            assert!(last.validation_accuracy.unwrap() >= 0.9, "{}", spec.key());
+        }
+        // Without a validation part the forest and KNN report no validation figure (their live curve
+        // falls back to training images, which must not be shown as validation).
+        let unvalidated = synthetic_28_split(4, 30, 10, 7, 0);
+        for spec in &specs[3..] {
+            let (_, outcome) = accuracy_of(spec, &unvalidated);
+            let last = outcome.epochs.last().unwrap();
+            assert_eq!(last.validation_accuracy, None, "{}", spec.key());
+            assert_eq!(last.validation_loss, None, "{}", spec.key());
         }
 
         // The RBF SVM with its random features in 16 principal components: it learns, and its file

@@ -65,10 +65,11 @@ pub fn run_charts(run: &Run) -> (LineChart, LineChart) {
             CURVE_POINTS,
         )
     };
-    let per_epoch = |f: fn(&crate::protocol::EpochPoint) -> f64| {
+    // Epochs without a validation figure (a run with no validation part) draw no point.
+    let per_epoch = |f: fn(&crate::protocol::EpochPoint) -> Option<f64>| {
         run.epochs
             .iter()
-            .map(|e| (e.epoch as f64 + 1.0, f(e)))
+            .filter_map(|e| Some((e.epoch as f64 + 1.0, f(e)?)))
             .collect()
     };
     let curve = |name: &str, color, points, markers| Curve {
@@ -352,7 +353,10 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
                         { row("Macro F1", html! { format!("{:.4}", r.macro_f1) }) }
                         { row("Test images", html! { r.test_images.to_string() }) }
                         { row("Final train accuracy / loss", html! { last.map(|e| format!("{:.4} / {:.4}", e.train_accuracy, e.train_loss)).unwrap_or_else(|| "–".into()) }) }
-                        { row("Final validation accuracy / loss", html! { last.map(|e| format!("{:.4} / {:.4}", e.validation_accuracy, e.validation_loss)).unwrap_or_else(|| "–".into()) }) }
+                        { row("Final validation accuracy / loss", html! { last.map(|e| match (e.validation_accuracy, e.validation_loss) {
+                            (Some(accuracy), Some(loss)) => format!("{accuracy:.4} / {loss:.4}"),
+                            _ => "– (no validation part)".into(),
+                        }).unwrap_or_else(|| "–".into()) }) }
                         { row("Epochs run / best", html! { format!("{} / {}", r.epochs.len(), r.best_epoch) }) }
                         { row("Training time (steps only)", html! { <span data-testid="metric-train-seconds">{ format!("{:.1}", r.train_seconds) }</span> }) }
                         { row("Training samples/s", html! { <span data-testid="metric-samples-per-second">{ format!("{:.0}", r.samples_per_second) }</span> }) }
@@ -439,12 +443,24 @@ mod tests {
                 epoch: 0,
                 train_loss: 1.0,
                 train_accuracy: 0.5,
-                validation_loss: 0.8,
-                validation_accuracy: 0.7,
+                validation_loss: Some(0.8),
+                validation_accuracy: Some(0.7),
                 best: true,
             }],
             ..Run::default()
         };
+        // A run without a validation part draws no validation points (not points at zero).
+        let unvalidated = Run {
+            epochs: vec![EpochPoint {
+                validation_loss: None,
+                validation_accuracy: None,
+                ..run.epochs[0].clone()
+            }],
+            ..run.clone()
+        };
+        let (loss_without, accuracy_without) = run_charts(&unvalidated);
+        assert!(loss_without.curves[1].points.is_empty());
+        assert!(accuracy_without.curves[1].points.is_empty());
         let (loss, accuracy) = run_charts(&run);
         assert_eq!(loss.curves[0].points.len(), 4);
         assert_eq!(loss.curves[0].points[3].0, 2.0);
