@@ -756,17 +756,22 @@ mod tests {
         assert!((step.rate(0.1, 0, 10, 3) - 0.05).abs() < 1e-12);
     }
 
-    #[test]
-    fn a_short_run_lowers_the_loss_and_beats_chance_and_stop_keeps_the_model() {
-        let dataset = crate::data::dataset::tests::synthetic_28(4, 60, 20, 3);
-        let config = TrainConfig {
+    /// The reference CNN for two epochs in batches of 16, no augmentation: what the short runs train.
+    fn two_small_epochs() -> TrainConfig {
+        TrainConfig {
             architecture: Architecture::RefCnn,
             epochs: 2,
             batch_size: 16,
             learning_rate: 1e-3,
             augmentation: None,
             ..TrainConfig::default()
-        };
+        }
+    }
+
+    #[test]
+    fn a_short_run_lowers_the_loss_and_beats_chance_and_stop_keeps_the_model() {
+        let dataset = crate::data::dataset::tests::synthetic_28(4, 60, 20, 3);
+        let config = two_small_epochs();
         let mut host = NativeHost::default();
         let outcome = block_on(train(&config, &dataset, &Device::flex(), &mut host)).unwrap();
         let losses: Vec<f32> = host
@@ -823,14 +828,7 @@ mod tests {
     fn without_a_validation_part_no_validation_figure_is_reported_and_the_last_epoch_is_kept() {
         let dataset = crate::data::dataset::tests::synthetic_28_split(4, 30, 10, 5, 0);
         assert_eq!(dataset.len(Part::Validation), 0);
-        let config = TrainConfig {
-            architecture: Architecture::RefCnn,
-            epochs: 2,
-            batch_size: 16,
-            learning_rate: 1e-3,
-            augmentation: None,
-            ..TrainConfig::default()
-        };
+        let config = two_small_epochs();
         let mut host = NativeHost::default();
         let outcome = block_on(train(&config, &dataset, &Device::flex(), &mut host)).unwrap();
         assert_eq!(outcome.epochs.len(), 2);
@@ -845,14 +843,7 @@ mod tests {
     #[test]
     fn a_lost_device_keeps_the_best_epoch_on_the_cpu() {
         let dataset = crate::data::dataset::tests::synthetic_28(4, 60, 20, 3);
-        let config = TrainConfig {
-            architecture: Architecture::RefCnn,
-            epochs: 2,
-            batch_size: 16,
-            learning_rate: 1e-3,
-            augmentation: None,
-            ..TrainConfig::default()
-        };
+        let config = two_small_epochs();
         let batches_per_epoch = 216usize.div_ceil(16);
         // Two epochs planned, the device lost 3 batches into the second: epoch 1's weights come back.
         // (Checked against epoch 1's own validation figures, not against a second seeded run: burn's
