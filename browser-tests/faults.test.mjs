@@ -104,9 +104,11 @@ test('no IndexedDB at all (as in some private modes): a message, the model stays
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   try {
-    await page.goto(`${noStorage.url}?tab=train&model=logreg&epochs=1&train_size=1000&test_size=500&autorun=1&backend=cpu`);
+    // Also without a validation part (`val=0`): the summary says so instead of showing zeros.
+    await page.goto(`${noStorage.url}?tab=train&model=logreg&epochs=1&train_size=1000&test_size=500&val=0&autorun=1&backend=cpu`);
     assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
     assert.equal(await waitForRun(page, 300_000), 'done');
+    assert.match(await byTestId(page, 'model-summary').textContent(), /Final validation accuracy \/ loss– \(no validation part\)/);
     await page.waitForFunction(() => /could not be saved in this browser's storage/.test(document.querySelector('[data-testid="notice"]')?.textContent ?? ''), null, { timeout: 60_000 });
     const notice = await byTestId(page, 'notice').textContent();
     assert.match(notice, /Saved models could not be read/);
