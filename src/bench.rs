@@ -166,9 +166,13 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         .unwrap_or_else(|| "static/data".into());
     let dataset = load_fashion(Path::new(&data), (val_percent * 10.0).round() as u32, seed)?;
     let backend = options.get("backend").map(String::as_str).unwrap_or("cpu");
-    let device = match backend {
-        "cpu" | "flex" => Device::flex(),
-        "wgpu" | "gpu" => train::block_on(crate::ml::backend::webgpu_device())?,
+    let (device, adapter) = match backend {
+        "cpu" | "flex" => (Device::flex(), None),
+        "wgpu" | "gpu" => {
+            let (device, adapter) = train::block_on(crate::ml::backend::webgpu_device_described())?;
+            eprintln!("wgpu adapter: {adapter}");
+            (device, Some(adapter))
+        }
         other => return Err(format!("unknown --backend {other}")),
     };
     let spec = fit_spec(&settings)?;
@@ -234,6 +238,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         "model": spec.key(),
         "settings": changed,
         "backend": backend,
+        "adapter": adapter,
         "parallel": options.contains_key("parallel"),
         "helpers_used": outcome.helpers_used,
         "epochs_run": outcome.epochs.len(),

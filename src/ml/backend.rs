@@ -16,10 +16,36 @@ pub async fn webgpu_device() -> Result<Device, String> {
 /// lost-device test).
 pub async fn webgpu_device_with_handle()
 -> Result<(Device, burn::tensor::wgpu::wgpu::Device), String> {
+    open_webgpu()
+        .await
+        .map(|(device, handle, _)| (device, handle))
+}
+
+/// [`webgpu_device`] with what wgpu says of the adapter it chose: name, graphics API and driver (the
+/// bench records which GPU, or which software renderer, a figure came from).
+pub async fn webgpu_device_described() -> Result<(Device, String), String> {
+    open_webgpu().await.map(|(device, _, info)| {
+        let driver = format!("{} {}", info.driver, info.driver_info);
+        let driver = driver.trim();
+        (
+            device,
+            format!("{} ({:?}, driver {driver})", info.name, info.backend),
+        )
+    })
+}
+
+async fn open_webgpu() -> Result<
+    (
+        Device,
+        burn::tensor::wgpu::wgpu::Device,
+        burn::tensor::wgpu::wgpu::AdapterInfo,
+    ),
+    String,
+> {
     Device::wgpu_options()
         .init_with_setup_async()
         .await
-        .map(|(device, setup)| (device, setup.device))
+        .map(|(device, setup)| (device, setup.device, setup.adapter.get_info()))
         .map_err(|e| e.to_string())
 }
 

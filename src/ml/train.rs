@@ -662,12 +662,15 @@ impl TrainHost for NativeHost {
                 (Some(loss), Some(accuracy)) => format!("val loss {loss:.4} acc {accuracy:.4}"),
                 _ => "no validation part".to_string(),
             };
+            // The clock since training began: per-epoch throughput, warm-up (a GPU's shader
+            // compilation and autotuning) apart.
             println!(
-                "epoch {:>3}: train loss {:.4} acc {:.4} | {validation}{}",
+                "epoch {:>3}: train loss {:.4} acc {:.4} | {validation}{} [{:.1} s]",
                 e.epoch + 1,
                 e.train_loss,
                 e.train_accuracy,
-                if e.best { " (best)" } else { "" }
+                if e.best { " (best)" } else { "" },
+                self.now_ms() / 1000.0
             );
         }
         self.events.push(event);

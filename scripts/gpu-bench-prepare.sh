@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Makes what scripts/gpu-bench.sh takes to the device machine: the release bench binary (stripped and
+# xz-compressed, ~10 MB), the dataset, and the Vulkan/GL loader packages. The folders are git-ignored through
+# .git/info/exclude, so they travel only when the device call names them in `carry` (.gpu and .gl).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-$HOME/.cache/atelier/target}
+CARGO_TARGET_DIR=$target cargo build --release --bin bench
+grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || printf '/.gpu/\n' >>.git/info/exclude
+grep -qx '/.gl/' .git/info/exclude 2>/dev/null || printf '/.gl/\n' >>.git/info/exclude
+mkdir -p .gpu/data .gl
+strip -o .gpu/bench "$target/release/bench"
+xz -T0 -6 -f .gpu/bench
+cp static/data/*.gz .gpu/data/
+if ! ls .gl/libvulkan1_*.deb >/dev/null 2>&1; then
+  o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+  mkdir -p /tmp/amd64/partial
+  # shellcheck disable=SC2086
+  apt-get $o update >/dev/null
+  # shellcheck disable=SC2086
+  (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
+fi
+du -sh .gpu .gl

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The native bench on a lent GPU (burn's wgpu backend on Vulkan), as one prepared run that fits a short
+# lease. It runs on the device machine, which has no Rust toolchain and no network, so it takes what this
+# machine built:
+#   .gpu/bench.xz   the release `bench` binary, stripped and xz-compressed (under the 64 MiB the tree may carry)
+#   .gpu/data/*.gz  the four Fashion-MNIST files
+#   .gl/*.deb       the Vulkan and GL loaders (the device image has the NVIDIA driver but no loader)
+# scripts/gpu-bench-prepare.sh makes all three. Logs and a summary go to $OUT (./gpu-out by default).
+#
+# Order: a smoke run that names the adapter (and stops if it is not a real GPU), the throughput of the
+# reference CNN, the CNN and the ResNet alone (warm-up apart, from the per-epoch clock), then full-data
+# accuracy runs side by side, each given as many epochs as the time left allows, up to its recipe's count.
+set -u
+OUT=${OUT:-$PWD/gpu-out}
+BUDGET=${BUDGET:-540} # seconds this script may take in all
+mkdir -p "$OUT"
+LOGS=/tmp/gpu-logs
+rm -rf "$LOGS" && mkdir -p "$LOGS"
+start=$(date +%s)
+left() { echo $((BUDGET - ($(date +%s) - start))); }
+say() { echo "$*" | tee -a "$OUT/summary.txt"; }
+finish() {
+  (cd "$LOGS" && tar czf "$OUT/logs.tgz" .)
+  say "== done after $(($(date +%s) - start)) s"
+  exit "${1:-0}"
+}
+
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$icd" ] && export VK_DRIVER_FILES=$icd
+egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+[ -f "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$egl
+say "== $(date -u +%FT%TZ) $(nproc) CPUs; VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv 2>&1 |
+  tee -a "$OUT/summary.txt"
+python3 -c 'import lzma, sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())' \
+  "${BENCH_XZ:-.gpu/bench.xz}" >/tmp/bench && chmod +x /tmp/bench || {
+  say "no bench binary"
+  finish 1
+}
+
+# bench NAME LIMIT ARGS...: one run, its log in $LOGS/NAME.log, its JSON line in results.jsonl.
+bench() {
+  local name=$1 limit=$2 t0 rc
+  shift 2
+  t0=$(date +%s)
+  timeout "$limit" /tmp/bench --data .gpu/data --backend wgpu "$@" >"$LOGS/$name.log" 2>&1
+  rc=$?
+  local json
+  json=$(grep '^{' "$LOGS/$name.log" | tail -n1)
+  [ -n "$json" ] && echo "{\"run\":\"$name\",\"result\":$json}" >>"$OUT/results.jsonl"
+  say "-- $name: rc $rc after $(($(date +%s) - t0)) s (limit $limit) :: bench $*"
+  grep -E '^epoch|^wgpu adapter' "$LOGS/$name.log" | tail -n 4 | sed 's/^/   /' | tee -a "$OUT/summary.txt"
+  [ -n "$json" ] && echo "   $json" | tee -a "$OUT/summary.txt"
+  return $rc
+}
+
+bench smoke 120 --model refcnn --epochs 1 --train-size 640 --test-size 500 --val 0
+if ! grep -q 'wgpu adapter' "$LOGS/smoke.log" || grep -qiE 'adapter: .*(llvmpipe|swiftshader|lavapipe)' "$LOGS/smoke.log"; then
+  say "== no real GPU adapter; the log's end:"
+  tail -n 15 "$LOGS/smoke.log" | tee -a "$OUT/summary.txt"
+  finish 1
+fi
+
+# Throughput alone on the GPU: two epochs of 6,400 images each (100 batches of 64); the second epoch's
+# time is the warm figure, the first holds shader compilation and autotuning.
+SPEED_IMAGES=6400
+bench refcnn-speed 120 --model refcnn --epochs 2 --train-size $SPEED_IMAGES --test-size 10000 --val 0 --no-augment
+bench cnn-speed 120 --model cnn --epochs 2 --train-size $SPEED_IMAGES --test-size 10000 --val 0
+bench resnet-speed 120 --model resnet --epochs 2 --train-size $SPEED_IMAGES --test-size 10000 --val 0 --shift 0
+
+# Warm ResNet seconds per epoch of 60,000, run alone: the second epoch's clock minus the first's.
+per_epoch=$(grep '^epoch' "$LOGS/resnet-speed.log" | sed -E 's/.*\[([0-9.]+) s\].*/\1/' |
+  awk -v n=$SPEED_IMAGES 'NR==1{a=$1} NR==2{b=$1} END{if (b>a) printf "%.0f", (b-a)*60000/n; else print 0}')
+say "== ResNet alone: ~${per_epoch} s per epoch of 60,000 (warm)"
+
+# Full-data accuracy runs, side by side. Running together slows each; assume 4 runs share the GPU at
+# half speed each, and leave 40 s for the test evaluation and the summary.
+room=$(($(left) - 40))
+if [ "${per_epoch:-0}" -gt 0 ]; then
+  fits=$((room / (per_epoch * 2)))
+else
+  fits=10 # no warm figure: run the recipes as they are, and read what epochs they print
+fi
+say "== $(left) s left; each side-by-side run gets ~${fits} epochs' time"
+upto() { [ "$fits" -lt "$1" ] && echo "$fits" || echo "$1"; }
+if [ "$fits" -ge 1 ]; then
+  limit=$room
+  bench cnn-full "$limit" --model cnn --epochs "$(upto 10)" &
+  bench resnet-flip "$limit" --model resnet --shift 0 --val 0 --epochs "$(upto 10)" &
+  bench resnet-wd "$limit" --model resnet --shift 0 --val 0 --wd 0.0005 --epochs "$(upto 10)" &
+  bench resnet-erase "$limit" --model resnet --shift 0 --val 0 --erase 0.25 --epochs "$(upto 20)" &
+  wait
+fi
+say "== results (run, test accuracy, samples/s, train seconds, epochs):"
+python3 - "$OUT/results.jsonl" "$LOGS" "$SPEED_IMAGES" <<'EOF' | tee -a "$OUT/summary.txt"
+import json, re, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    j = r["result"]
+    clock = [float(m) for m in re.findall(r"\[([0-9.]+) s\]", open(f"{sys.argv[2]}/{r['run']}.log").read())]
+    warm = ""
+    if r["run"].endswith("-speed") and len(clock) >= 2 and clock[1] > clock[0]:
+        warm = f"warm {int(sys.argv[3]) / (clock[1] - clock[0]):.0f}/s"
+    print(f'{r["run"]:14} {j["test_accuracy"]:.4f} {j["samples_per_second"]:>8} {j["train_seconds"]:>8} {j["epochs_run"]:>3} {warm:>12}  {j.get("adapter")}')
+EOF
+finish 0
