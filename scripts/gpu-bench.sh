@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The native bench on a lent GPU (burn's wgpu backend on Vulkan), as one prepared run that fits a short
-# lease. It runs on the device machine, which has no Rust toolchain and no network, so it takes what this
-# machine built:
+# The native bench on a GPU (burn's wgpu backend on Vulkan), as one prepared run that fits a short rental
+# of a GPU machine. That machine needs no Rust toolchain and no network: it takes what the build machine
+# made:
 #   .gpu/bench.xz   the release `bench` binary, stripped and xz-compressed (under the 64 MiB the tree may carry)
 #   .gpu/data/*.gz  the four Fashion-MNIST files
 #   .gl/*.deb       the Vulkan and GL loaders (the device image has the NVIDIA driver but no loader)
