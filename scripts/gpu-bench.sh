@@ -9,7 +9,8 @@
 #
 # Order: a smoke run that names the adapter (and stops if it is not a real GPU), the throughput of the
 # reference CNN, the CNN and the ResNet alone (warm-up apart, from the per-epoch clock), then full-data
-# accuracy runs side by side, each given as many epochs as the time left allows, up to its recipe's count.
+# accuracy runs of the CNN and the ResNet one after the other, each given its recipe's epochs or as many as
+# the time left allows.
 set -u
 OUT=${OUT:-$PWD/gpu-out}
 BUDGET=${BUDGET:-540} # seconds this script may take in all
@@ -70,29 +71,39 @@ bench refcnn-speed 120 --model refcnn --epochs 2 --train-size $SPEED_IMAGES --te
 bench cnn-speed 120 --model cnn --epochs 2 --train-size $SPEED_IMAGES --test-size 10000 --val 0
 bench resnet-speed 120 --model resnet --epochs 2 --train-size $SPEED_IMAGES --test-size 10000 --val 0 --shift 0
 
-# Warm ResNet seconds per epoch of 60,000, run alone: the second epoch's clock minus the first's.
-per_epoch=$(grep '^epoch' "$LOGS/resnet-speed.log" | sed -E 's/.*\[([0-9.]+) s\].*/\1/' |
-  awk -v n=$SPEED_IMAGES 'NR==1{a=$1} NR==2{b=$1} END{if (b>a) printf "%.0f", (b-a)*60000/n; else print 0}')
-say "== ResNet alone: ~${per_epoch} s per epoch of 60,000 (warm)"
+# Warm seconds per epoch of 60,000 images, from a speed run's epoch clock: the second epoch's time.
+warm_epoch() {
+  grep '^epoch' "$LOGS/$1.log" | sed -E 's/.*\[([0-9.]+) s\].*/\1/' |
+    awk -v n=$SPEED_IMAGES 'NR==1{a=$1} NR==2{b=$1} END{if (b>a) printf "%.0f", (b-a)*60000/n; else print 0}'
+}
+cnn_epoch=$(warm_epoch cnn-speed)
+resnet_epoch=$(warm_epoch resnet-speed)
+say "== alone, warm: CNN ~${cnn_epoch} s, ResNet ~${resnet_epoch} s per epoch of 60,000"
 
-# Full-data accuracy runs, side by side. Running together slows each; assume 4 runs share the GPU at
-# half speed each, and leave 40 s for the test evaluation and the summary.
-room=$(($(left) - 40))
-if [ "${per_epoch:-0}" -gt 0 ]; then
-  fits=$((room / (per_epoch * 2)))
-else
-  fits=10 # no warm figure: run the recipes as they are, and read what epochs they print
-fi
-say "== $(left) s left; each side-by-side run gets ~${fits} epochs' time"
-upto() { [ "$fits" -lt "$1" ] && echo "$fits" || echo "$1"; }
-if [ "$fits" -ge 1 ]; then
-  limit=$room
-  bench cnn-full "$limit" --model cnn --epochs "$(upto 10)" &
-  bench resnet-flip "$limit" --model resnet --shift 0 --val 0 --epochs "$(upto 10)" &
-  bench resnet-wd "$limit" --model resnet --shift 0 --val 0 --wd 0.0005 --epochs "$(upto 10)" &
-  bench resnet-erase "$limit" --model resnet --shift 0 --val 0 --erase 0.25 --epochs "$(upto 20)" &
-  wait
-fi
+# Full-data accuracy runs, one at a time: runs side by side time-slice the GPU and add nothing
+# (BENCHMARKS.md, "On a real GPU"). Each gets its recipe's epochs, or as many as the time left allows.
+full() { # NAME EPOCHS SECONDS_PER_EPOCH BENCH_ARGS...
+  local name=$1 want=$2 per=$3 room fits
+  shift 3
+  room=$(($(left) - 30))
+  if [ "${per:-0}" -le 0 ]; then
+    say "-- $name: no warm figure; skipped"
+    return
+  fi
+  fits=$((room * 10 / (per * 11))) # a tenth more for validation and the test evaluation
+  if [ "$fits" -lt 1 ]; then
+    say "-- $name: ${room} s left, less than an epoch; skipped"
+    return
+  fi
+  if [ "$fits" -lt "$want" ]; then
+    say "-- $name: only ${fits} of its ${want} epochs fit"
+  else
+    fits=$want
+  fi
+  bench "$name" "$room" "$@" --epochs "$fits"
+}
+full cnn-full 10 "$cnn_epoch" --model cnn
+full resnet-full 10 "$resnet_epoch" --model resnet --shift 0 --val 0
 say "== results (run, test accuracy, samples/s, train seconds, epochs):"
 python3 - "$OUT/results.jsonl" "$LOGS" "$SPEED_IMAGES" <<'EOF' | tee -a "$OUT/summary.txt"
 import json, re, sys
