@@ -7,13 +7,8 @@ pub fn cpu_device() -> Device {
     Device::flex()
 }
 
-/// Opens the WebGPU (or, natively, the best wgpu) device. On the web only the async path exists.
-pub async fn webgpu_device() -> Result<Device, String> {
-    webgpu_device_with_handle().await.map(|(device, _)| device)
-}
-
-/// [`webgpu_device`] with wgpu's own handle of it: what can destroy it, as a driver reset would (the
-/// lost-device test).
+/// Opens the WebGPU (or, natively, the best wgpu) device, with wgpu's own handle of it: what can destroy
+/// it, as a driver reset would (the lost-device test). On the web only the async path exists.
 pub async fn webgpu_device_with_handle()
 -> Result<(Device, burn::tensor::wgpu::wgpu::Device), String> {
     open_webgpu()
@@ -21,8 +16,9 @@ pub async fn webgpu_device_with_handle()
         .map(|(device, handle, _)| (device, handle))
 }
 
-/// [`webgpu_device`] with what wgpu says of the adapter it chose: name, graphics API and driver (the
-/// bench records which GPU, or which software renderer, a figure came from).
+/// Opens the WebGPU (or, natively, the best wgpu) device and says what wgpu says of the adapter it chose:
+/// name, graphics API and driver (the bench records which GPU, or which software renderer, a figure came
+/// from).
 pub async fn webgpu_device_described() -> Result<(Device, String), String> {
     open_webgpu().await.map(|(device, _, info)| {
         let driver = format!("{} {}", info.driver, info.driver_info);
