@@ -41,16 +41,26 @@ python3 -c 'import lzma, sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).rea
   finish 1
 }
 
-# bench NAME LIMIT ARGS...: one run, its log in $LOGS/NAME.log, its JSON line in results.jsonl.
+# Warm training samples/s of a run: its images per epoch over the second epoch's time on the epoch clock
+# (the first holds shader compilation and autotuning). Empty when the log has no two epochs.
+warm_rate() {
+  awk 'match($0, /\[[0-9.]+ s\]$/) { clock[++n] = substr($0, RSTART + 1, RLENGTH - 4) }
+       match($0, /"train_images":[0-9]+/) { images = substr($0, RSTART + 15, RLENGTH - 15) }
+       END { if (n >= 2 && clock[2] > clock[1] && images) printf "%.0f", images / (clock[2] - clock[1]) }' "$1"
+}
+
+# bench NAME LIMIT ARGS...: one run, its log in $LOGS/NAME.log, its JSON line and warm rate in
+# results.jsonl.
 bench() {
   local name=$1 limit=$2 t0 rc
   shift 2
   t0=$(date +%s)
   timeout "$limit" /tmp/bench --data .gpu/data --backend wgpu "$@" >"$LOGS/$name.log" 2>&1
   rc=$?
-  local json
+  local json warm
   json=$(grep '^{' "$LOGS/$name.log" | tail -n1)
-  [ -n "$json" ] && echo "{\"run\":\"$name\",\"result\":$json}" >>"$OUT/results.jsonl"
+  warm=$(warm_rate "$LOGS/$name.log")
+  [ -n "$json" ] && echo "{\"run\":\"$name\",\"warm\":${warm:-null},\"result\":$json}" >>"$OUT/results.jsonl"
   say "-- $name: rc $rc after $(($(date +%s) - t0)) s (limit $limit) :: bench $*"
   grep -E '^epoch|^wgpu adapter' "$LOGS/$name.log" | tail -n 4 | sed 's/^/   /' | tee -a "$OUT/summary.txt"
   [ -n "$json" ] && echo "   $json" | tee -a "$OUT/summary.txt"
@@ -64,33 +74,26 @@ if ! grep -q 'wgpu adapter' "$LOGS/smoke.log" || grep -qiE 'adapter: .*(llvmpipe
   finish 1
 fi
 
-# Throughput alone on the GPU: two epochs of 6,400 images each (100 batches of 64); the second epoch's
-# time is the warm figure, the first holds shader compilation and autotuning.
-SPEED_IMAGES=6400
-bench refcnn-speed 120 --model refcnn --epochs 2 --train-size $SPEED_IMAGES --test-size 10000 --val 0 --no-augment
-bench cnn-speed 120 --model cnn --epochs 2 --train-size $SPEED_IMAGES --test-size 10000 --val 0
-bench resnet-speed 120 --model resnet --epochs 2 --train-size $SPEED_IMAGES --test-size 10000 --val 0 --shift 0
-
-# Warm seconds per epoch of 60,000 images, from a speed run's epoch clock: the second epoch's time.
-warm_epoch() {
-  grep '^epoch' "$LOGS/$1.log" | sed -E 's/.*\[([0-9.]+) s\].*/\1/' |
-    awk -v n=$SPEED_IMAGES 'NR==1{a=$1} NR==2{b=$1} END{if (b>a) printf "%.0f", (b-a)*60000/n; else print 0}'
-}
-cnn_epoch=$(warm_epoch cnn-speed)
-resnet_epoch=$(warm_epoch resnet-speed)
-say "== alone, warm: CNN ~${cnn_epoch} s, ResNet ~${resnet_epoch} s per epoch of 60,000"
+# Throughput alone on the GPU: two epochs of 6,400 images each (100 batches of 64).
+bench refcnn-speed 120 --model refcnn --epochs 2 --train-size 6400 --test-size 10000 --val 0 --no-augment
+bench cnn-speed 120 --model cnn --epochs 2 --train-size 6400 --test-size 10000 --val 0
+bench resnet-speed 120 --model resnet --epochs 2 --train-size 6400 --test-size 10000 --val 0 --shift 0
+cnn_rate=$(warm_rate "$LOGS/cnn-speed.log")
+resnet_rate=$(warm_rate "$LOGS/resnet-speed.log")
+say "== alone, warm: CNN ${cnn_rate:-?}, ResNet ${resnet_rate:-?} samples/s"
 
 # Full-data accuracy runs, one at a time: runs side by side time-slice the GPU and add nothing
 # (BENCHMARKS.md, "On a real GPU"). Each gets its recipe's epochs, or as many as the time left allows.
-full() { # NAME EPOCHS SECONDS_PER_EPOCH BENCH_ARGS...
-  local name=$1 want=$2 per=$3 room fits
+full() { # NAME EPOCHS WARM_SAMPLES_PER_SECOND BENCH_ARGS...
+  local name=$1 want=$2 rate=$3 room fits
   shift 3
   room=$(($(left) - 30))
-  if [ "${per:-0}" -le 0 ]; then
+  if [ "${rate:-0}" -le 0 ]; then
     say "-- $name: no warm figure; skipped"
     return
   fi
-  fits=$((room * 10 / (per * 11))) # a tenth more for validation and the test evaluation
+  # Epochs of 60,000 images that fit, with a tenth more for validation and the test evaluation.
+  fits=$((room * rate * 10 / (60000 * 11)))
   if [ "$fits" -lt 1 ]; then
     say "-- $name: ${room} s left, less than an epoch; skipped"
     return
@@ -102,18 +105,15 @@ full() { # NAME EPOCHS SECONDS_PER_EPOCH BENCH_ARGS...
   fi
   bench "$name" "$room" "$@" --epochs "$fits"
 }
-full cnn-full 10 "$cnn_epoch" --model cnn
-full resnet-full 10 "$resnet_epoch" --model resnet --shift 0 --val 0
-say "== results (run, test accuracy, samples/s, train seconds, epochs):"
-python3 - "$OUT/results.jsonl" "$LOGS" "$SPEED_IMAGES" <<'EOF' | tee -a "$OUT/summary.txt"
-import json, re, sys
+full cnn-full 10 "$cnn_rate" --model cnn
+full resnet-full 10 "$resnet_rate" --model resnet --shift 0 --val 0
+say "== results (run, test accuracy, samples/s, train seconds, epochs, warm samples/s):"
+python3 - "$OUT/results.jsonl" <<'EOF' | tee -a "$OUT/summary.txt"
+import json, sys
 for line in open(sys.argv[1]):
     r = json.loads(line)
     j = r["result"]
-    clock = [float(m) for m in re.findall(r"\[([0-9.]+) s\]", open(f"{sys.argv[2]}/{r['run']}.log").read())]
-    warm = ""
-    if r["run"].endswith("-speed") and len(clock) >= 2 and clock[1] > clock[0]:
-        warm = f"warm {int(sys.argv[3]) / (clock[1] - clock[0]):.0f}/s"
+    warm = "" if r["warm"] is None else f'warm {r["warm"]}/s'
     print(f'{r["run"]:14} {j["test_accuracy"]:.4f} {j["samples_per_second"]:>8} {j["train_seconds"]:>8} {j["epochs_run"]:>3} {warm:>12}  {j.get("adapter")}')
 EOF
 finish 0
