@@ -357,6 +357,33 @@ mod tests {
             .collect()
     }
 
+    /// The run with helpers and the run on one copy took the same steps, sums in another order apart.
+    /// Adam divides each gradient by its own running scale, so a parameter whose gradient is near zero
+    /// can step visibly differently from a rounding difference (how much depends on the CPU's kernels):
+    /// what must hold is that the runs differ by a small share of how far training moved the weights,
+    /// at the worst parameter and on average. Measured (2026-11-30): rounding apart, at most 1.6% of
+    /// the largest movement at the worst parameter; parts averaged with equal instead of size weights
+    /// (5, 5 and 6 images), 24-100%.
+    fn assert_trained_alike(alone: &Network, shared: &Network, initial: &Network) {
+        let flat =
+            |n: &Network| -> Vec<f32> { values(n).into_iter().flat_map(|(_, v)| v).collect() };
+        let (a, s, i) = (flat(alone), flat(shared), flat(initial));
+        assert_eq!((a.len(), s.len()), (i.len(), i.len()));
+        let stats = |x: &[f32], y: &[f32]| {
+            let d: Vec<f32> = x.iter().zip(y).map(|(p, q)| (p - q).abs()).collect();
+            let mean = d.iter().map(|&v| v as f64).sum::<f64>() / d.len() as f64;
+            (d.into_iter().fold(0.0f32, f32::max) as f64, mean)
+        };
+        let (moved_max, moved_mean) = stats(&a, &i);
+        let (apart_max, apart_mean) = stats(&a, &s);
+        assert!(moved_mean > 0.0, "training did not move the weights");
+        assert!(
+            apart_max < 0.1 * moved_max && apart_mean < 0.005 * moved_mean,
+            "the runs differ by up to {apart_max:e} (mean {apart_mean:e}) where training moved the \
+             weights by up to {moved_max:e} (mean {moved_mean:e})"
+        );
+    }
+
     fn largest_difference(a: &Network, b: &Network) -> f32 {
         let (a, b) = (values(a), values(b));
         assert_eq!(a.len(), b.len());
@@ -384,7 +411,7 @@ mod tests {
 
     /// A run with helpers (the reference CNN has neither dropout nor batch norm: splitting a batch
     /// changes nothing but the order of sums), and the same run on one copy from the same start.
-    fn run(helpers: Option<LocalReplicas>) -> (TrainOutcome, LocalReplicas, Network) {
+    fn run(helpers: Option<LocalReplicas>) -> (TrainOutcome, LocalReplicas, Network, Network) {
         let dataset = synthetic_28(4, 40, 10, 5);
         let config = config();
         let mut host = HelpedHost {
@@ -395,6 +422,7 @@ mod tests {
         // One copy from the weights the run started with (other tests draw from burn's seeded
         // generator at the same time, so a second seeded run would not start from the same weights).
         let mut alone = Replica::new(&host.helpers.initial, config.weight_decay).unwrap();
+        let initial = alone.model().valid();
         let positions = training_positions(&dataset, config.train_size, config.seed);
         let mut rng = SplitMix64::new(config.seed);
         let mut order = positions.clone();
@@ -405,7 +433,7 @@ mod tests {
             let lr = config.schedule.rate(config.learning_rate, step, total, 0);
             alone.apply(&whole.values, lr).unwrap();
         }
-        (outcome, host.helpers, alone.model().valid())
+        (outcome, host.helpers, alone.model().valid(), initial)
     }
 
     fn replicas(count: usize, fail: Option<(usize, usize)>) -> Option<LocalReplicas> {
@@ -421,13 +449,9 @@ mod tests {
 
     #[test]
     fn training_on_three_copies_matches_one_and_the_copies_stay_equal() {
-        let (shared, helpers, alone) = run(replicas(2, None));
+        let (shared, helpers, alone, initial) = run(replicas(2, None));
         assert_eq!(shared.helpers_used, 2);
-        let difference = largest_difference(&alone, &shared.model);
-        assert!(
-            difference < 1e-4,
-            "weights differ by {difference} from one copy's"
-        );
+        assert_trained_alike(&alone, &shared.model, &initial);
         // Both helpers applied every step: their copies are this thread's weights, bit for bit.
         for replica in &helpers.replicas {
             assert_eq!(
@@ -439,10 +463,9 @@ mod tests {
 
     #[test]
     fn a_failing_helper_leaves_and_its_part_is_done_here() {
-        let (shared, helpers, alone) = run(replicas(2, Some((1, 3))));
+        let (shared, helpers, alone, initial) = run(replicas(2, Some((1, 3))));
         assert_eq!(shared.helpers_used, 1);
-        let difference = largest_difference(&alone, &shared.model);
-        assert!(difference < 1e-4, "weights differ by {difference}");
+        assert_trained_alike(&alone, &shared.model, &initial);
         assert_eq!(
             largest_difference(&helpers.replicas[0].model().valid(), &shared.model),
             0.0
@@ -459,10 +482,9 @@ mod tests {
         if let Some(h) = three.as_mut() {
             h.refuse = Some((0, 2));
         }
-        let (shared, helpers, alone) = run(three);
+        let (shared, helpers, alone, initial) = run(three);
         assert_eq!(shared.helpers_used, 2);
-        let difference = largest_difference(&alone, &shared.model);
-        assert!(difference < 1e-4, "weights differ by {difference}");
+        assert_trained_alike(&alone, &shared.model, &initial);
         for kept in &helpers.replicas[1..] {
             assert_eq!(
                 largest_difference(&kept.model().valid(), &shared.model),
