@@ -15,7 +15,7 @@ use crate::data::source::FASHION_CLASSES;
 use crate::ml::classical::fit::{FitOutcome, FitSpec, fit, raw_rows};
 use crate::ml::classical::forest::{BinnedData, grow_forest_parallel};
 use crate::ml::model::Trained;
-use crate::ml::parallel::{GradientHelpers, PartGradients, Replica};
+use crate::ml::parallel::{GradientHelpers, PartGradients, Replica, StepSettings};
 use crate::ml::train::{self, NativeHost};
 use crate::protocol::TrainSettings;
 use crate::worker::report::fit_spec;
@@ -55,7 +55,7 @@ fn get<T: std::str::FromStr>(
 
 /// What a helper thread is asked to do.
 enum Job {
-    Start(Arc<Vec<u8>>, f64),
+    Start(Arc<Vec<u8>>, StepSettings),
     Step(usize, Batch),
     Apply(Arc<Vec<f32>>, f64),
 }
@@ -80,7 +80,9 @@ impl ThreadHelpers {
                     let mut replica: Result<Replica, String> = Err("no network yet".into());
                     for job in jobs {
                         match job {
-                            Job::Start(weights, decay) => replica = Replica::new(&weights, decay),
+                            Job::Start(weights, settings) => {
+                                replica = Replica::new(&weights, settings)
+                            }
                             Job::Step(step, part) => {
                                 let gradients = match replica.as_mut() {
                                     Ok(r) => train::block_on(r.gradients(&part))
@@ -109,10 +111,10 @@ impl ThreadHelpers {
 }
 
 impl GradientHelpers for ThreadHelpers {
-    fn begin(&mut self, weights: &[u8], weight_decay: f64) -> usize {
+    fn begin(&mut self, weights: &[u8], settings: StepSettings) -> usize {
         let weights = Arc::new(weights.to_vec());
         for job in &self.jobs {
-            let _ = job.send(Job::Start(weights.clone(), weight_decay));
+            let _ = job.send(Job::Start(weights.clone(), settings));
         }
         self.jobs.len()
     }

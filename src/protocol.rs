@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::augment::Augmentation;
 use crate::data::dataset::Part;
+use crate::ml::nn::ModelOptions;
 
 /// Which compute backend the user asked for (`?backend=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -99,6 +100,8 @@ pub struct TrainSettings {
     pub batch_size: usize,
     pub learning_rate: f64,
     pub weight_decay: f64,
+    /// Label smoothing of the cross-entropy loss, in [0, 1) (0: none; the SVM's hinge loss ignores it).
+    pub label_smoothing: f64,
     /// `cosine`, `step` or `constant`.
     pub schedule: String,
     /// Training images to use; None: all.
@@ -111,6 +114,10 @@ pub struct TrainSettings {
     /// With `augment`: probability of random erasing per image (0: shift and flip only).
     pub erase: f64,
     pub seed: u64,
+    /// ResNet: channels of the first stage (then twice and four times as many).
+    pub resnet_width: usize,
+    /// ResNet: residual blocks per stage (3: ResNet-20).
+    pub resnet_blocks: usize,
     /// MLP: hidden layer widths.
     pub hidden: Vec<usize>,
     /// MLP: dropout probability.
@@ -152,6 +159,7 @@ impl Default for TrainSettings {
             batch_size: 64,
             learning_rate: 1e-3,
             weight_decay: 0.0,
+            label_smoothing: 0.0,
             schedule: "cosine".into(),
             train_size: None,
             test_size: None,
@@ -161,6 +169,8 @@ impl Default for TrainSettings {
             shift: Augmentation::default().shift_pad,
             erase: 0.0,
             seed: 42,
+            resnet_width: ModelOptions::default().resnet_width,
+            resnet_blocks: ModelOptions::default().resnet_blocks,
             hidden: vec![512, 256],
             dropout: 0.2,
             kernel: "rbf".into(),
@@ -263,6 +273,9 @@ impl TrainSettings {
                     within(v, f64::MIN_POSITIVE, 9.999).unwrap_or(self.learning_rate)
             }
             "wd" => self.weight_decay = within(v, 0.0, 0.999).unwrap_or(self.weight_decay),
+            "smoothing" => {
+                self.label_smoothing = within(v, 0.0, 0.999).unwrap_or(self.label_smoothing)
+            }
             "schedule" => {
                 if ["cosine", "step", "constant"].contains(&v) {
                     self.schedule = v.into()
@@ -285,6 +298,8 @@ impl TrainSettings {
                 }
             }
             "dropout" => self.dropout = within(v, 0.0, 0.9).unwrap_or(self.dropout),
+            "width" => self.resnet_width = within(v, 4, 128).unwrap_or(self.resnet_width),
+            "blocks" => self.resnet_blocks = within(v, 1, 9).unwrap_or(self.resnet_blocks),
             "kernel" => {
                 if ["rbf", "linear"].contains(&v) {
                     self.kernel = v.into()
@@ -340,6 +355,11 @@ impl TrainSettings {
             self.weight_decay.to_string(),
         );
         push(
+            "smoothing",
+            self.label_smoothing != d.label_smoothing,
+            self.label_smoothing.to_string(),
+        );
+        push(
             "schedule",
             self.schedule != d.schedule,
             self.schedule.clone(),
@@ -370,6 +390,16 @@ impl TrainSettings {
         );
         push("gamma", self.gamma != d.gamma, self.gamma.to_string());
         push("pca", self.pca != d.pca, self.pca.to_string());
+        push(
+            "width",
+            self.resnet_width != d.resnet_width,
+            self.resnet_width.to_string(),
+        );
+        push(
+            "blocks",
+            self.resnet_blocks != d.resnet_blocks,
+            self.resnet_blocks.to_string(),
+        );
         push("trees", self.trees != d.trees, self.trees.to_string());
         push(
             "depth",
@@ -584,8 +614,11 @@ pub enum ToWorker {
     /// To a forest helper worker: grow tree `index` of forest `job`.
     GrowTree { job: u64, index: usize },
     /// To a helper worker: hold a copy of a network for data-parallel run `run` (beside the message: its
-    /// weights, a burnpack) and train it with Adam and this weight decay.
-    ReplicaStart { run: u64, weight_decay: f64 },
+    /// weights, a burnpack) and train it with Adam and these settings.
+    ReplicaStart {
+        run: u64,
+        settings: crate::ml::parallel::StepSettings,
+    },
     /// To a helper worker: the gradients of the copy on part of step `step`'s batch (beside the message:
     /// the images' pixels as floats).
     ReplicaStep {
@@ -852,6 +885,9 @@ mod tests {
             ("erase", "0.25"),
             ("shift", "0"),
             ("workers", "1"),
+            ("smoothing", "0.1"),
+            ("width", "32"),
+            ("blocks", "2"),
         ] {
             assert!(s.set(k, v));
         }
@@ -863,9 +899,10 @@ mod tests {
                 s.train_size,
                 s.erase,
                 s.shift,
-                s.workers
+                s.workers,
+                s.label_smoothing
             ),
-            (20, 12, false, Some(500), 0.25, 0, 1)
+            (20, 12, false, Some(500), 0.25, 0, 1, 0.1)
         );
         // Bad values keep the old ones; unknown keys say so.
         for (k, v) in [
@@ -874,10 +911,23 @@ mod tests {
             ("hidden", "10,0"),
             ("lr", "-1"),
             ("kernel", "poly"),
+            ("smoothing", "1"),
+            ("smoothing", "-0.1"),
+            ("width", "2"),
+            ("blocks", "10"),
         ] {
             assert!(s.set(k, v));
         }
-        assert_eq!((s.trees, s.max_depth), (20, 12));
+        assert_eq!(
+            (
+                s.trees,
+                s.max_depth,
+                s.label_smoothing,
+                s.resnet_width,
+                s.resnet_blocks
+            ),
+            (20, 12, 0.1, 32, 2)
+        );
         assert_eq!(s.hidden, TrainSettings::default().hidden);
         assert!(!s.set("colour", "red"));
         let mut back = TrainSettings::default();
@@ -913,7 +963,10 @@ mod tests {
     fn older_saved_settings_still_decode() {
         let old = r#"{"model":"cnn","epochs":3,"batch_size":64,"learning_rate":0.001,"weight_decay":0.0,"schedule":"cosine","train_size":null,"test_size":null,"augment":true,"seed":1}"#;
         let s: TrainSettings = serde_json::from_str(old).unwrap();
-        assert_eq!((s.epochs, s.trees, s.k), (3, 100, 5));
+        assert_eq!(
+            (s.epochs, s.trees, s.k, s.label_smoothing),
+            (3, 100, 5, 0.0)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::classical::svm::hinge_loss;
 use super::nn::Network;
@@ -17,13 +18,35 @@ use super::store;
 use super::train::{TrainError, images_tensor, labels_tensor, read_back};
 use crate::data::dataset::Batch;
 
-/// Adam as every run uses it (the workers' copies must step alike).
-pub fn adam(weight_decay: f64) -> ModuleOptimizer {
-    AdamConfig::new()
-        .with_weight_decay(
-            (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay as f32)),
-        )
-        .init()
+/// What every copy of a network steps with (the workers' copies must step alike): Adam's weight
+/// decay and the label smoothing of the cross-entropy loss.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct StepSettings {
+    pub weight_decay: f64,
+    /// Share of each target moved evenly onto all classes (Szegedy et al., "Rethinking the Inception
+    /// Architecture", 2016, section 7); 0: plain one-hot targets.
+    #[serde(default)]
+    pub label_smoothing: f64,
+}
+
+impl StepSettings {
+    /// Adam as every run uses it.
+    pub fn optimizer(&self) -> ModuleOptimizer {
+        AdamConfig::new()
+            .with_weight_decay(
+                (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32)),
+            )
+            .init()
+    }
+
+    /// The cross-entropy loss (the SVM's hinge loss ignores the smoothing).
+    pub fn loss(&self, device: &Device) -> CrossEntropyLoss {
+        CrossEntropyLossConfig::new()
+            .with_smoothing(
+                (self.label_smoothing > 0.0).then_some(self.label_smoothing.clamp(0.0, 1.0) as f32),
+            )
+            .init(device)
+    }
 }
 
 /// The loss of a batch's logits: the hinge loss for the SVM, cross-entropy for the rest.
@@ -219,9 +242,9 @@ pub fn combine(parts: &[(usize, PartGradients)]) -> Option<PartGradients> {
 
 /// Other threads of execution that train copies of the network beside this one.
 pub trait GradientHelpers {
-    /// Starts a run: each helper ready now gets the weights (a burnpack) and Adam's weight decay.
+    /// Starts a run: each helper ready now gets the weights (a burnpack) and the step's settings.
     /// Returns how many take part; they are numbered from 0.
-    fn begin(&mut self, weights: &[u8], weight_decay: f64) -> usize;
+    fn begin(&mut self, weights: &[u8], settings: StepSettings) -> usize;
     /// Hands helper `helper` its part of step `step`; false when it is gone.
     fn compute(&mut self, helper: usize, step: usize, part: &Batch) -> bool;
     /// The answers that arrived since the last call: (helper, step, gradients or why not).
@@ -243,14 +266,14 @@ pub struct Replica {
 
 impl Replica {
     /// The copy of a network's starting weights.
-    pub fn new(weights: &[u8], weight_decay: f64) -> Result<Self, String> {
+    pub fn new(weights: &[u8], settings: StepSettings) -> Result<Self, String> {
         let device = super::backend::cpu_device();
         let train_device = device.clone().autodiff();
         let loaded = store::from_burnpack(weights, &train_device).map_err(|e| e.to_string())?;
         Ok(Self {
             model: loaded.model,
-            optimizer: adam(weight_decay),
-            loss_fn: CrossEntropyLossConfig::new().init(&train_device),
+            optimizer: settings.optimizer(),
+            loss_fn: settings.loss(&train_device),
             device,
             train_device,
             last: None,
@@ -311,10 +334,10 @@ mod tests {
     }
 
     impl GradientHelpers for LocalReplicas {
-        fn begin(&mut self, weights: &[u8], weight_decay: f64) -> usize {
+        fn begin(&mut self, weights: &[u8], settings: StepSettings) -> usize {
             self.initial = weights.to_vec();
             self.replicas = (0..self.count)
-                .map(|_| Replica::new(weights, weight_decay).unwrap())
+                .map(|_| Replica::new(weights, settings).unwrap())
                 .collect();
             self.count
         }
@@ -404,6 +427,8 @@ mod tests {
             batch_size: 16,
             learning_rate: 2e-3,
             weight_decay: 1e-4,
+            // Smoothing too: every copy must compute the same loss for the runs to match.
+            label_smoothing: 0.1,
             augmentation: None,
             ..TrainConfig::default()
         }
@@ -421,7 +446,7 @@ mod tests {
         let outcome = block_on(train(&config, &dataset, &Device::flex(), &mut host)).unwrap();
         // One copy from the weights the run started with (other tests draw from burn's seeded
         // generator at the same time, so a second seeded run would not start from the same weights).
-        let mut alone = Replica::new(&host.helpers.initial, config.weight_decay).unwrap();
+        let mut alone = Replica::new(&host.helpers.initial, config.step_settings()).unwrap();
         let initial = alone.model().valid();
         let positions = training_positions(&dataset, config.train_size, config.seed);
         let mut rng = SplitMix64::new(config.seed);
@@ -445,6 +470,40 @@ mod tests {
             fail,
             refuse: None,
         })
+    }
+
+    #[test]
+    fn label_smoothing_moves_a_share_of_the_target_onto_every_class() {
+        let device = Device::flex();
+        // Logits [2, 0, 0] for class 0: log p = [2 - ln(e^2 + 2), -ln(e^2 + 2), -ln(e^2 + 2)].
+        let logits = Tensor::<2>::from_floats([[2.0, 0.0, 0.0]], &device);
+        let target = Tensor::<1, Int>::from_ints([0], &device);
+        let loss = |smoothing: f64| {
+            let settings = StepSettings {
+                label_smoothing: smoothing,
+                ..StepSettings::default()
+            };
+            let value = settings
+                .loss(&device)
+                .forward(logits.clone(), target.clone())
+                .into_data()
+                .try_into_vec_as::<f32>()
+                .unwrap()[0];
+            value as f64
+        };
+        let log_z = (2.0f64.exp() + 2.0).ln();
+        // Targets (1 - a + a/3, a/3, a/3): the loss is log Z - 2 (1 - a + a/3).
+        for (a, expected) in [(0.0, log_z - 2.0), (0.1, log_z - 2.0 * (0.9 + 0.1 / 3.0))] {
+            let got = loss(a);
+            assert!(
+                (got - expected).abs() < 1e-5,
+                "smoothing {a}: {got} != {expected}"
+            );
+        }
+        assert!(
+            loss(0.1) > loss(0.0),
+            "smoothing penalises a confident right answer"
+        );
     }
 
     #[test]

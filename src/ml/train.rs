@@ -6,7 +6,7 @@
 
 use std::future::Future;
 
-use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use super::metrics::{ConfusionMatrix, argmax_rows};
 use super::model::Classifier;
 use super::nn::{Architecture, ModelOptions, Network};
-use super::parallel::{self, GradientHelpers, PartGradients};
+use super::parallel::{self, GradientHelpers, PartGradients, StepSettings};
 use super::store;
 use crate::data::augment::Augmentation;
 use crate::data::dataset::{Batch, Dataset, Part};
@@ -60,6 +60,8 @@ pub struct TrainConfig {
     pub batch_size: usize,
     pub learning_rate: f64,
     pub weight_decay: f64,
+    /// Label smoothing of the cross-entropy loss, in [0, 1); 0: none.
+    pub label_smoothing: f64,
     pub schedule: Schedule,
     /// Use only this many training images (a seeded random subset); None: all.
     pub train_size: Option<usize>,
@@ -76,6 +78,7 @@ impl Default for TrainConfig {
             batch_size: 64,
             learning_rate: 1e-3,
             weight_decay: 0.0,
+            label_smoothing: 0.0,
             schedule: Schedule::Cosine,
             train_size: None,
             augmentation: Some(Augmentation::default()),
@@ -85,6 +88,14 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// What every copy of the network steps with.
+    pub fn step_settings(&self) -> StepSettings {
+        StepSettings {
+            weight_decay: self.weight_decay,
+            label_smoothing: self.label_smoothing,
+        }
+    }
+
     /// Checks the settings before any work starts; the message says what to change.
     pub fn check(&self) -> Result<(), String> {
         if self.epochs == 0 || self.epochs > 1000 {
@@ -109,6 +120,12 @@ impl TrainConfig {
             return Err(format!(
                 "weight decay must be in [0, 1), got {}",
                 self.weight_decay
+            ));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(format!(
+                "label smoothing must be in [0, 1), got {}",
+                self.label_smoothing
             ));
         }
         if self.train_size == Some(0) {
@@ -280,8 +297,8 @@ pub async fn train(
         }
         pca_ms = host.now_ms() - start;
     }
-    let mut optimizer = parallel::adam(config.weight_decay);
-    let loss_fn = CrossEntropyLossConfig::new().init(&train_device);
+    let mut optimizer = config.step_settings().optimizer();
+    let loss_fn = config.step_settings().loss(&train_device);
     let batches_per_epoch = positions.len().div_ceil(config.batch_size);
     let total_steps = batches_per_epoch * config.epochs;
     let mut rng = SplitMix64::new(config.seed);
@@ -301,7 +318,7 @@ pub async fn train(
             store::to_burnpack(&model, dataset.classes(), &options, &BTreeMap::new()).await
         && let Some(h) = host.gradient_helpers()
     {
-        helpers = (0..h.begin(&weights, config.weight_decay)).collect();
+        helpers = (0..h.begin(&weights, config.step_settings())).collect();
     }
 
     'epochs: for epoch in 0..config.epochs {
@@ -911,6 +928,17 @@ mod tests {
     #[test]
     fn config_is_checked() {
         assert!(TrainConfig::default().check().is_ok());
+        for smoothing in [1.0, -0.1, f64::NAN] {
+            assert!(
+                TrainConfig {
+                    label_smoothing: smoothing,
+                    ..TrainConfig::default()
+                }
+                .check()
+                .unwrap_err()
+                .contains("label smoothing")
+            );
+        }
         assert!(
             TrainConfig {
                 epochs: 0,

@@ -284,7 +284,7 @@ pub fn app() -> Html {
     };
     let on_settings = {
         let dispatcher = state.dispatcher();
-        Callback::from(move |settings| dispatcher.dispatch(Action::SetTrain(settings)))
+        Callback::from(move |settings| dispatcher.dispatch(Action::SetTrain(Box::new(settings))))
     };
     let on_train = {
         let (bridge, dispatcher, settings) = (

@@ -162,8 +162,8 @@ pub enum Action {
     /// A new load was sent to the worker (first load, retry, new split, picked files).
     LoadStarted,
     SetTab(Tab),
-    /// New training settings from the form.
-    SetTrain(TrainSettings),
+    /// New training settings from the form (boxed: they are most of an action's size).
+    SetTrain(Box<TrainSettings>),
     /// A run was asked for.
     TrainRequested,
     AutorunFired,
@@ -345,7 +345,7 @@ impl Reducible for State {
             Action::SetTab(tab) => next.params.tab = tab,
             Action::SetTrain(settings) => {
                 next.params.seed = settings.seed;
-                next.params.train = settings;
+                next.params.train = *settings;
             }
             Action::TrainRequested => {
                 next.run = Run {

@@ -21,7 +21,7 @@ use web_sys::{MessageEvent, Worker};
 use crate::data::dataset::Batch;
 use crate::ml::classical::fit::TreeHelpers;
 use crate::ml::classical::forest::{BinnedData, Forest, ForestParams, Tree, ValidForestParams};
-use crate::ml::parallel::{GradientHelpers, PartGradients, Replica};
+use crate::ml::parallel::{GradientHelpers, PartGradients, Replica, StepSettings};
 use crate::protocol::{self, FromWorker, ToWorker};
 
 /// At most this many helpers, whatever the core count.
@@ -213,16 +213,14 @@ fn post_with_floats(worker: &Worker, message: &ToWorker, values: &Float32Array) 
 }
 
 impl GradientHelpers for Helpers {
-    fn begin(&mut self, weights: &[u8], weight_decay: f64) -> usize {
+    fn begin(&mut self, weights: &[u8], settings: StepSettings) -> usize {
         POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
             pool.run += 1;
             pool.answers.clear();
             let run = pool.run;
-            let message = JsValue::from_str(&protocol::encode(&ToWorker::ReplicaStart {
-                run,
-                weight_decay,
-            }));
+            let message =
+                JsValue::from_str(&protocol::encode(&ToWorker::ReplicaStart { run, settings }));
             let bytes = Uint8Array::new_with_length(weights.len() as u32);
             bytes.copy_from(weights);
             let limit = self.limit.unwrap_or(usize::MAX);
@@ -421,11 +419,11 @@ pub fn grow(job: u64, index: usize) -> (FromWorker, Option<Uint8Array>) {
 }
 
 /// In a helper: takes a copy of a network for a data-parallel run.
-pub fn start_replica(run: u64, weight_decay: f64, attachment: JsValue) {
+pub fn start_replica(run: u64, settings: StepSettings, attachment: JsValue) {
     let replica = attachment
         .dyn_into::<Uint8Array>()
         .map_err(|_| "the network's weights did not arrive".to_string())
-        .and_then(|bytes| Replica::new(&bytes.to_vec(), weight_decay));
+        .and_then(|bytes| Replica::new(&bytes.to_vec(), settings));
     REPLICA.with(|r| *r.borrow_mut() = Some((run, replica)));
 }
 

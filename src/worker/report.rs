@@ -93,6 +93,8 @@ pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
             rff_features: settings.rff_features,
             gamma: settings.gamma,
             pca: settings.pca,
+            resnet_width: settings.resnet_width,
+            resnet_blocks: settings.resnet_blocks,
             seed: settings.seed,
             ..ModelOptions::default()
         },
@@ -100,6 +102,7 @@ pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
         batch_size: settings.batch_size,
         learning_rate: settings.learning_rate,
         weight_decay: settings.weight_decay,
+        label_smoothing: settings.label_smoothing,
         schedule,
         train_size: settings.train_size,
         augmentation: settings.augment.then(|| Augmentation {

@@ -169,8 +169,8 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             (message, Some(bytes)) => post_with(&message, &bytes),
             (message, None) => post(&message),
         },
-        ToWorker::ReplicaStart { run, weight_decay } => {
-            super::helpers::start_replica(run, weight_decay, attachment)
+        ToWorker::ReplicaStart { run, settings } => {
+            super::helpers::start_replica(run, settings, attachment)
         }
         ToWorker::ReplicaStep {
             run,

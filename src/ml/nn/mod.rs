@@ -41,6 +41,12 @@ pub struct ModelOptions {
     /// Principal components the RBF SVM's random features are drawn in; 0: all the pixels. (Absent in
     /// files from before it existed: 0.)
     pub pca: usize,
+    /// ResNet: channels of the first stage (the second has twice as many, the third four times).
+    /// (Absent in files from before it existed: 16, the only width there was.)
+    pub resnet_width: usize,
+    /// ResNet: residual blocks per stage; the depth is 6 blocks + 2 layers (3: ResNet-20). (Absent in
+    /// files from before it existed: 3.)
+    pub resnet_blocks: usize,
 }
 
 impl Default for ModelOptions {
@@ -54,6 +60,8 @@ impl Default for ModelOptions {
             gamma: 0.01,
             seed: 42,
             pca: 0,
+            resnet_width: 16,
+            resnet_blocks: 3,
         }
     }
 }
@@ -86,6 +94,18 @@ impl ModelOptions {
             return Err(format!(
                 "principal components must be 0 (off) to 4096, got {}",
                 self.pca
+            ));
+        }
+        if !(4..=128).contains(&self.resnet_width) {
+            return Err(format!(
+                "the ResNet's first-stage width must be 4 to 128 channels, got {}",
+                self.resnet_width
+            ));
+        }
+        if !(1..=9).contains(&self.resnet_blocks) {
+            return Err(format!(
+                "the ResNet needs 1 to 9 residual blocks per stage, got {}",
+                self.resnet_blocks
             ));
         }
         if !(self.gamma > 0.0 && self.gamma <= 100.0) {
@@ -168,7 +188,13 @@ impl Architecture {
         match self {
             Self::RefCnn => Network::RefCnn(RefCnnConfig::new().with_classes(classes).init(device)),
             Self::Cnn => Network::Cnn(CnnConfig::new().with_classes(classes).init(device)),
-            Self::ResNet => Network::ResNet(ResNetConfig::new().with_classes(classes).init(device)),
+            Self::ResNet => Network::ResNet(
+                ResNetConfig::new()
+                    .with_classes(classes)
+                    .with_widths([1, 2, 4].map(|k| k * o.resnet_width))
+                    .with_blocks_per_stage(o.resnet_blocks)
+                    .init(device),
+            ),
             Self::Mlp => Network::Mlp(
                 MlpConfig::new()
                     .with_inputs(o.inputs)
@@ -355,6 +381,55 @@ mod tests {
                     assert!((a - b).abs() < 1e-4, "{arch:?} layer {layer}: {a} vs {b}");
                 }
             }
+        }
+    }
+
+    /// The ResNet's width and blocks options shape it: its parameter count against one counted by hand
+    /// (3x3 convolutions without bias, each with batch norm, whose gamma, beta and running mean and
+    /// variance burn counts; a 1x1 projection where a stage starts; the classifier).
+    #[test]
+    fn resnet_width_and_blocks_shape_the_network() {
+        fn by_hand(width: usize, blocks: usize) -> usize {
+            let conv_bn = |input: usize, output: usize, side: usize| {
+                side * side * input * output + 4 * output
+            };
+            let mut count = conv_bn(1, width, 3);
+            let mut input = width;
+            for stage in 0..3 {
+                let channels = width << stage;
+                for _ in 0..blocks {
+                    count += conv_bn(input, channels, 3) + conv_bn(channels, channels, 3);
+                    // Stages double the width, so a stage's first block is the one that projects.
+                    if input != channels {
+                        count += conv_bn(input, channels, 1);
+                    }
+                    input = channels;
+                }
+            }
+            count + 4 * width * 10 + 10
+        }
+        let device = Device::flex();
+        assert_eq!(by_hand(16, 3), 273_754, "the documented ResNet-20");
+        for (width, blocks) in [(16, 3), (8, 1), (32, 2)] {
+            let options = ModelOptions {
+                resnet_width: width,
+                resnet_blocks: blocks,
+                ..ModelOptions::default()
+            };
+            assert!(options.check().is_ok());
+            let net = Architecture::ResNet.init(10, &options, &device);
+            assert_eq!(net.num_params(), by_hand(width, blocks), "{width}/{blocks}");
+            assert_eq!(net.conv_layers().len(), 1 + 3 * blocks);
+            let out = net.forward(Tensor::zeros([2, 1, 28, 28], &device));
+            assert_eq!(out.dims(), [2, 10]);
+        }
+        for (width, blocks) in [(2, 3), (16, 0), (16, 10), (256, 3)] {
+            let options = ModelOptions {
+                resnet_width: width,
+                resnet_blocks: blocks,
+                ..ModelOptions::default()
+            };
+            assert!(options.check().is_err(), "{width}/{blocks}");
         }
     }
 

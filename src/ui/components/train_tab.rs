@@ -231,6 +231,9 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
                     <label>{ "Batch size" }<input type="number" min="1" max="4096" value={settings.batch_size.to_string()} onchange={field("batch")} data-testid="batch-input" disabled={active} /></label>
                     <label>{ "Learning rate" }<input type="number" step="any" min="0" value={settings.learning_rate.to_string()} onchange={field("lr")} data-testid="lr-input" disabled={active} /></label>
                     <label>{ if settings.model == "svm" || settings.model == "logreg" { "L2 (weight decay)" } else { "Weight decay" } }<input type="number" step="any" min="0" value={settings.weight_decay.to_string()} onchange={field("wd")} data-testid="wd-input" disabled={active} /></label>
+                    if settings.model != "svm" {
+                        <label title="Share of each training label spread evenly over all classes (0: none); keeps the network from growing overconfident">{ "Label smoothing (0-1)" }<input type="number" min="0" max="0.999" step="0.05" value={settings.label_smoothing.to_string()} onchange={field("smoothing")} data-testid="smoothing-input" disabled={active} /></label>
+                    }
                     <label>{ "Schedule" }
                         <select onchange={field("schedule")} disabled={active}>
                             { for [("cosine", "cosine decay"), ("step", "step (halve 3 times)"), ("constant", "constant")].iter().map(|(k, l)| html! {
@@ -238,6 +241,10 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
                             }) }
                         </select>
                     </label>
+                }
+                if settings.model == "resnet" {
+                    <label title="Channels of the first stage; the second has twice as many, the third four times">{ "Width (first stage)" }<input type="number" min="4" max="128" value={settings.resnet_width.to_string()} onchange={field("width")} data-testid="resnet-width-input" disabled={active} /></label>
+                    <label title="Residual blocks in each of the three stages: depth = 6 x blocks + 2 (3: ResNet-20)">{ "Blocks per stage" }<input type="number" min="1" max="9" value={settings.resnet_blocks.to_string()} onchange={field("blocks")} data-testid="resnet-blocks-input" disabled={active} /></label>
                 }
                 if settings.model == "mlp" {
                     <label>{ "Hidden layers (widths)" }<input type="text" value={settings.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")} onchange={field("hidden")} data-testid="hidden-input" disabled={active} /></label>
