@@ -3,14 +3,16 @@
 # of a GPU machine. That machine needs no Rust toolchain and no network: it takes what the build machine
 # made:
 #   .gpu/bench.xz   the release `bench` binary, stripped and xz-compressed (under the 64 MiB the tree may carry)
+#   .gpu/bench-autotune.xz  the same with burn's kernel autotuning (the `autotune` feature; the page has it off)
 #   .gpu/data/*.gz  the four Fashion-MNIST files
 #   .gl/*.deb       the Vulkan and GL loaders (the device image has the NVIDIA driver but no loader)
 # scripts/gpu-bench-prepare.sh makes all three. Logs and a summary go to $OUT (./gpu-out by default).
 #
-# Order: a smoke run that names the adapter (and stops if it is not a real GPU), the throughput of the
-# reference CNN, the CNN, the ResNet-20 and the ResNet-20 at twice the width alone (warm-up apart, from the
-# per-epoch clock), then full-data accuracy runs one after the other, most wanted first (the ResNet's
-# 94.0% target is the open one), each given its recipe's epochs or as many as the time left allows.
+# Order: a smoke run that names the adapter (and stops if it is not a real GPU); the throughput (warm-up
+# apart, from the per-epoch clock) of the reference CNN and the ResNet-20 with the page's kernels, then with
+# autotuning of the reference CNN, the CNN, the ResNet-20 and the ResNet-20 at twice the width; then
+# full-data accuracy runs with autotuning, one after the other, most wanted first (the ResNet's 94.0% target
+# is the open one), each given its recipe's epochs or as many as the time left allows.
 set -u
 OUT=${OUT:-$PWD/gpu-out}
 BUDGET=${BUDGET:-540} # seconds this script may take in all
@@ -35,11 +37,15 @@ egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 say "== $(date -u +%FT%TZ) $(nproc) CPUs; VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv 2>&1 |
   tee -a "$OUT/summary.txt"
-python3 -c 'import lzma, sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())' \
-  "${BENCH_XZ:-.gpu/bench.xz}" >/tmp/bench && chmod +x /tmp/bench || {
+unpack() { # .xz -> executable
+  python3 -c 'import lzma, sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())' "$1" >"$2" &&
+    chmod +x "$2"
+}
+unpack "${BENCH_XZ:-.gpu/bench.xz}" /tmp/bench || {
   say "no bench binary"
   finish 1
 }
+unpack "${BENCH_AUTOTUNE_XZ:-.gpu/bench-autotune.xz}" /tmp/bench-autotune || say "no autotune bench binary"
 
 # Warm training samples/s of a run: its images per epoch over the second epoch's time on the epoch clock
 # (the first holds shader compilation and autotuning). Empty when the log has no two epochs.
@@ -49,19 +55,23 @@ warm_rate() {
        END { if (n >= 2 && clock[2] > clock[1] && images) printf "%.0f", images / (clock[2] - clock[1]) }' "$1"
 }
 
-# bench NAME LIMIT ARGS...: one run, its log in $LOGS/NAME.log, its JSON line and warm rate in
-# results.jsonl.
+# bench NAME LIMIT ARGS...: one run (of $BIN, the page's build by default), its log in $LOGS/NAME.log, its
+# JSON line and warm rate in results.jsonl.
 bench() {
-  local name=$1 limit=$2 t0 rc
+  local name=$1 limit=$2 t0 rc bin=${BIN:-/tmp/bench}
   shift 2
   t0=$(date +%s)
-  timeout "$limit" /tmp/bench --data .gpu/data --backend wgpu "$@" >"$LOGS/$name.log" 2>&1
+  [ -x "$bin" ] || {
+    say "-- $name: no $bin; skipped"
+    return 1
+  }
+  timeout "$limit" "$bin" --data .gpu/data --backend wgpu "$@" >"$LOGS/$name.log" 2>&1
   rc=$?
   local json warm
   json=$(grep '^{' "$LOGS/$name.log" | tail -n1)
   warm=$(warm_rate "$LOGS/$name.log")
   [ -n "$json" ] && echo "{\"run\":\"$name\",\"warm\":${warm:-null},\"result\":$json}" >>"$OUT/results.jsonl"
-  say "-- $name: rc $rc after $(($(date +%s) - t0)) s (limit $limit) :: bench $*"
+  say "-- $name: rc $rc after $(($(date +%s) - t0)) s (limit $limit) :: $(basename "$bin") $*"
   grep -E '^epoch|^wgpu adapter' "$LOGS/$name.log" | tail -n 4 | sed 's/^/   /' | tee -a "$OUT/summary.txt"
   [ -n "$json" ] && echo "   $json" | tee -a "$OUT/summary.txt"
   return $rc
@@ -74,15 +84,24 @@ if ! grep -q 'wgpu adapter' "$LOGS/smoke.log" || grep -qiE 'adapter: .*(llvmpipe
   finish 1
 fi
 
-# Throughput alone on the GPU: two epochs of 6,400 images each (100 batches of 64).
-bench refcnn-speed 120 --model refcnn --epochs 2 --train-size 6400 --test-size 10000 --val 0 --no-augment
-bench cnn-speed 120 --model cnn --epochs 2 --train-size 6400 --test-size 10000 --val 0
-bench resnet-speed 120 --model resnet --epochs 2 --train-size 6400 --test-size 10000 --val 0 --shift 0
-bench resnet32-speed 120 --model resnet --width 32 --epochs 2 --train-size 6400 --test-size 10000 --val 0 --shift 0
-cnn_rate=$(warm_rate "$LOGS/cnn-speed.log")
-resnet_rate=$(warm_rate "$LOGS/resnet-speed.log")
-wide_rate=$(warm_rate "$LOGS/resnet32-speed.log")
-say "== alone, warm: CNN ${cnn_rate:-?}, ResNet-20 ${resnet_rate:-?}, width 32 ${wide_rate:-?} samples/s"
+# Throughput alone on the GPU: two epochs of 6,400 images each (100 batches of 64); the page's kernels first
+# (the H200 gave 2,909 and 547 samples/s with them, 2026-11-29), then burn's autotuned ones.
+speed() { # NAME ARGS...
+  local name=$1
+  shift
+  bench "$name" 120 --epochs 2 --train-size 6400 --test-size 10000 --val 0 "$@"
+}
+speed refcnn-speed --model refcnn --no-augment
+speed resnet-speed --model resnet --shift 0
+export BIN=/tmp/bench-autotune
+speed refcnn-at-speed --model refcnn --no-augment
+speed cnn-at-speed --model cnn
+speed resnet-at-speed --model resnet --shift 0
+speed resnet32-at-speed --model resnet --width 32 --shift 0
+cnn_rate=$(warm_rate "$LOGS/cnn-at-speed.log")
+resnet_rate=$(warm_rate "$LOGS/resnet-at-speed.log")
+wide_rate=$(warm_rate "$LOGS/resnet32-at-speed.log")
+say "== alone, warm, autotuned: CNN ${cnn_rate:-?}, ResNet-20 ${resnet_rate:-?}, width 32 ${wide_rate:-?} samples/s"
 
 # Full-data accuracy runs, one at a time: runs side by side time-slice the GPU and add nothing
 # (BENCHMARKS.md, "On a real GPU"). Each gets its recipe's epochs, or as many as the time left allows.
@@ -118,6 +137,6 @@ for line in open(sys.argv[1]):
     r = json.loads(line)
     j = r["result"]
     warm = "" if r["warm"] is None else f'warm {r["warm"]}/s'
-    print(f'{r["run"]:14} {j["test_accuracy"]:.4f} {j["samples_per_second"]:>8} {j["train_seconds"]:>8} {j["epochs_run"]:>3} {warm:>12}  {j.get("adapter")}')
+    print(f'{r["run"]:18} {j["test_accuracy"]:.4f} {j["samples_per_second"]:>8} {j["train_seconds"]:>8} {j["epochs_run"]:>3} {warm:>12}  {j.get("adapter")}')
 EOF
 finish 0
