@@ -388,17 +388,8 @@ mod tests {
     /// the largest movement at the worst parameter; parts averaged with equal instead of size weights
     /// (5, 5 and 6 images), 24-100%.
     fn assert_trained_alike(alone: &Network, shared: &Network, initial: &Network) {
-        let flat =
-            |n: &Network| -> Vec<f32> { values(n).into_iter().flat_map(|(_, v)| v).collect() };
-        let (a, s, i) = (flat(alone), flat(shared), flat(initial));
-        assert_eq!((a.len(), s.len()), (i.len(), i.len()));
-        let stats = |x: &[f32], y: &[f32]| {
-            let d: Vec<f32> = x.iter().zip(y).map(|(p, q)| (p - q).abs()).collect();
-            let mean = d.iter().map(|&v| v as f64).sum::<f64>() / d.len() as f64;
-            (d.into_iter().fold(0.0f32, f32::max) as f64, mean)
-        };
-        let (moved_max, moved_mean) = stats(&a, &i);
-        let (apart_max, apart_mean) = stats(&a, &s);
+        let (moved_max, moved_mean) = differences(alone, initial);
+        let (apart_max, apart_mean) = differences(alone, shared);
         assert!(moved_mean > 0.0, "training did not move the weights");
         assert!(
             apart_max < 0.1 * moved_max && apart_mean < 0.005 * moved_mean,
@@ -407,17 +398,25 @@ mod tests {
         );
     }
 
-    fn largest_difference(a: &Network, b: &Network) -> f32 {
+    /// The largest and the mean absolute difference between two networks' parameters, matched by path.
+    fn differences(a: &Network, b: &Network) -> (f64, f64) {
         let (a, b) = (values(a), values(b));
         assert_eq!(a.len(), b.len());
-        a.iter()
+        let d: Vec<f32> = a
+            .iter()
             .zip(&b)
             .flat_map(|((pa, va), (pb, vb))| {
                 assert_eq!(pa, pb);
                 assert_eq!(va.len(), vb.len());
                 va.iter().zip(vb).map(|(x, y)| (x - y).abs())
             })
-            .fold(0.0, f32::max)
+            .collect();
+        let mean = d.iter().map(|&v| v as f64).sum::<f64>() / d.len().max(1) as f64;
+        (d.into_iter().fold(0.0f32, f32::max) as f64, mean)
+    }
+
+    fn largest_difference(a: &Network, b: &Network) -> f64 {
+        differences(a, b).0
     }
 
     fn config() -> TrainConfig {
