@@ -18,7 +18,7 @@ use super::nn::{Architecture, ModelOptions, Network};
 pub const META_ARCHITECTURE: &str = "atelier.architecture";
 /// Metadata key with the number of classes.
 pub const META_CLASSES: &str = "atelier.classes";
-/// Metadata key with the model's shape options (JSON), for the MLP and the SVM.
+/// Metadata key with the model's shape options (JSON): the MLP's and the SVM's, and the ResNet's width and blocks.
 pub const META_OPTIONS: &str = "atelier.options";
 /// Metadata key with the format version.
 pub const META_FORMAT: &str = "atelier.format";
