@@ -311,6 +311,17 @@ mod tests {
             from_burnpack(&bytes, &device),
             Err(StoreError::UnknownArchitecture { .. })
         ));
+        // A ResNet-20's weights labelled with another width: refused, as is a width out of range.
+        let with_width = |width: usize| {
+            let options = ModelOptions {
+                resnet_width: width,
+                ..ModelOptions::default()
+            };
+            let bytes = block_on(to_burnpack(&resnet, 10, &options, &BTreeMap::new())).unwrap();
+            from_burnpack(&bytes, &device)
+        };
+        assert!(matches!(with_width(32), Err(StoreError::Mismatch { .. })));
+        assert!(matches!(with_width(0), Err(StoreError::NotAModel(_))));
         assert!(matches!(
             from_burnpack(b"not a model at all", &device),
             Err(StoreError::NotAModel(_))
