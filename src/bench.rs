@@ -1,7 +1,7 @@
 //! The native benchmark's logic (the `bench` binary only parses arguments): the same data loading,
 //! training and evaluation code as the worker, timed.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -154,7 +154,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     for (key, value) in options {
         let key = key.replace('-', "_");
         let known = match key.as_str() {
-            "model" | "val" | "seed" | "data" | "backend" | "steps" | "parallel" => true,
+            "model" | "val" | "seed" | "data" | "backend" | "steps" | "parallel" | "save" => true,
             "no_augment" => settings.set("augment", "0"),
             _ => settings.set(&key, value),
         };
@@ -231,6 +231,12 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     ))
     .map_err(|e| e.to_string())?;
     let confusion = evaluation.confusion(dataset.classes());
+    if let Some(path) = options.get("save") {
+        let bytes = train::block_on(outcome.model.to_file(dataset.classes(), &BTreeMap::new()))
+            .map_err(|e| e.to_string())?;
+        std::fs::write(path, bytes).map_err(|e| format!("cannot write --save {path}: {e}"))?;
+        eprintln!("saved the trained model to {path} (the page's Load a model file reads it)");
+    }
     let changed: serde_json::Map<String, serde_json::Value> = settings
         .changed()
         .into_iter()
@@ -292,5 +298,85 @@ mod tests {
         ));
         let accuracy = test.unwrap().accuracy;
         assert!(accuracy > 0.9, "test accuracy {accuracy}");
+    }
+
+    /// Writes a tiny Fashion-MNIST-shaped folder (plain IDX under the .gz names, which the parser
+    /// accepts): each class a bright 6x6 square in its own place.
+    fn tiny_fashion(folder: &Path, train_per_class: u32, test_per_class: u32) {
+        use crate::data::idx::{IMAGES_MAGIC, LABELS_MAGIC, encode};
+        let mut rng = crate::data::rng::SplitMix64::new(5);
+        let mut make = |per_class: u32| {
+            let labels: Vec<u8> = (0..per_class * 10).map(|i| (i % 10) as u8).collect();
+            let mut pixels = Vec::with_capacity(labels.len() * 784);
+            for &label in &labels {
+                let (top, left) = (3 + (label as usize / 5) * 12, 1 + (label as usize % 5) * 5);
+                for y in 0..28 {
+                    for x in 0..28 {
+                        let inside = (top..top + 6).contains(&y) && (left..left + 6).contains(&x);
+                        pixels.push(if inside { 200 } else { rng.below(60) as u8 });
+                    }
+                }
+            }
+            let n = labels.len() as u32;
+            (
+                encode(IMAGES_MAGIC, &[n, 28, 28], &pixels),
+                encode(LABELS_MAGIC, &[n], &labels),
+            )
+        };
+        let names = FileNames::default();
+        let (train_images, train_labels) = make(train_per_class);
+        let (test_images, test_labels) = make(test_per_class);
+        std::fs::create_dir_all(folder).unwrap();
+        for (name, bytes) in [
+            (&names.train_images, train_images),
+            (&names.train_labels, train_labels),
+            (&names.test_images, test_images),
+            (&names.test_labels, test_labels),
+        ] {
+            std::fs::write(folder.join(name), bytes).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_saved_run_loads_back_with_the_accuracy_it_reported() {
+        let folder = std::env::temp_dir().join(format!("atelier-bench-{}", std::process::id()));
+        tiny_fashion(&folder, 30, 10);
+        let saved = folder.join("model.bpk");
+        let options: HashMap<String, String> = [
+            ("model", "refcnn"),
+            ("epochs", "2"),
+            ("batch", "16"),
+            ("val", "0"),
+            ("no-augment", "true"),
+            ("data", folder.to_str().unwrap()),
+            ("save", saved.to_str().unwrap()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let line: serde_json::Value = serde_json::from_str(&run(&options).unwrap()).unwrap();
+        let reported = line["test_accuracy"].as_f64().unwrap();
+        assert_eq!(line["test_images"], 100);
+        assert!(reported > 0.5, "the run itself did not learn: {reported}");
+
+        let bytes = std::fs::read(&saved).unwrap();
+        let loaded = Trained::from_file(&bytes, &Device::flex()).unwrap();
+        assert_eq!(loaded.classes, 10);
+        let dataset = load_fashion(&folder, 0, 42).unwrap();
+        let again = block_on(evaluate(
+            &loaded.model,
+            &dataset,
+            Part::Test,
+            None,
+            32,
+            &NativeHost::default(),
+        ))
+        .unwrap();
+        assert!(
+            (again.accuracy - reported).abs() < 1e-9,
+            "{} vs {reported}",
+            again.accuracy
+        );
+        std::fs::remove_dir_all(&folder).unwrap();
     }
 }

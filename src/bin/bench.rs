@@ -2,8 +2,9 @@
 //! `static/data/` and prints one JSON line of figures.
 //!
 //! `cargo run --release --bin bench -- --model cnn --epochs 15 [--train-size N] [--val PERCENT]
-//!  [--batch 64] [--lr 0.001] [--no-augment] [--backend cpu|wgpu] [--steps N]`; any model (`logreg`,
-//!  `svm`, `forest`, `knn`, `mlp`, ...) with the URL's keys for its settings (`--trees 100 --parallel`).
+//!  [--batch 64] [--lr 0.001] [--no-augment] [--backend cpu|wgpu] [--steps N] [--save model.bpk]`; any
+//!  model (`logreg`, `svm`, `forest`, `knn`, `mlp`, ...) with the URL's keys for its settings
+//!  (`--trees 100 --parallel`). `--save` writes the trained model as the page's model file.
 
 use std::collections::HashMap;
 
