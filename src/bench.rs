@@ -1,7 +1,7 @@
 //! The native benchmark's logic (the `bench` binary only parses arguments): the same data loading,
 //! training and evaluation code as the worker, timed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -18,7 +18,7 @@ use crate::ml::model::Trained;
 use crate::ml::parallel::{GradientHelpers, PartGradients, Replica, StepSettings};
 use crate::ml::train::{self, NativeHost};
 use crate::protocol::TrainSettings;
-use crate::worker::report::fit_spec;
+use crate::worker::report::{RunFacts, file_metadata, fit_spec, model_report};
 
 /// Loads Fashion-MNIST from a folder holding the four .gz files.
 pub fn load_fashion(
@@ -232,8 +232,35 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     .map_err(|e| e.to_string())?;
     let confusion = evaluation.confusion(dataset.classes());
     if let Some(path) = options.get("save") {
-        let bytes = train::block_on(outcome.model.to_file(dataset.classes(), &BTreeMap::new()))
-            .map_err(|e| e.to_string())?;
+        // The report the page would have made, so the page lists the file with its figures.
+        let created_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_millis() as f64);
+        let label = crate::protocol::model_label(spec.key()).unwrap_or(spec.key());
+        let facts = RunFacts {
+            id: format!("{}-{}", spec.key(), created_ms as u64),
+            name: format!("{label} (native bench)"),
+            backend: match (backend, outcome.helpers_used) {
+                ("cpu" | "flex", 0) => "CPU, native".to_string(),
+                ("cpu" | "flex", helpers) => format!("CPU, native, {} threads", helpers + 1),
+                _ => format!("WebGPU, native ({})", adapter.as_deref().unwrap_or("wgpu")),
+            },
+            settings: &settings,
+            stopped: outcome.stopped,
+            epochs: &outcome.epochs,
+            best_epoch: outcome.best_epoch,
+            parameters: outcome.model.parameters(),
+            train_seconds: outcome.train_seconds,
+            samples_seen: outcome.samples_seen,
+            created_ms,
+        };
+        let report = model_report(facts, &evaluation, dataset.classes());
+        let bytes = train::block_on(
+            outcome
+                .model
+                .to_file(dataset.classes(), &file_metadata(&report)),
+        )
+        .map_err(|e| e.to_string())?;
         std::fs::write(path, bytes).map_err(|e| format!("cannot write --save {path}: {e}"))?;
         eprintln!("saved the trained model to {path} (the page's Load a model file reads it)");
     }
@@ -362,6 +389,11 @@ mod tests {
         let bytes = std::fs::read(&saved).unwrap();
         let loaded = Trained::from_file(&bytes, &Device::flex()).unwrap();
         assert_eq!(loaded.classes, 10);
+        let report: crate::protocol::ModelReport =
+            crate::protocol::decode(&loaded.metadata[crate::worker::report::META_REPORT]).unwrap();
+        assert_eq!(report.test_accuracy, reported);
+        assert_eq!((report.model.as_str(), report.epochs.len()), ("refcnn", 2));
+        assert_eq!(report.predicted.len(), 100);
         let dataset = load_fashion(&folder, 0, 42).unwrap();
         let again = block_on(evaluate(
             &loaded.model,

@@ -21,7 +21,6 @@ use crate::ml::train::{self, TrainError, TrainEvent, TrainHost};
 use crate::protocol::{FromWorker, ModelReport, TrainSettings};
 
 /// Metadata key holding the model's report in its file.
-const META_REPORT: &str = "atelier.report";
 
 /// A trained model held by the worker.
 pub struct HeldModel {
@@ -156,10 +155,8 @@ async fn model_file(
     report: &ModelReport,
     classes: usize,
 ) -> Result<Vec<u8>, String> {
-    let mut metadata = BTreeMap::new();
-    metadata.insert(META_REPORT.to_string(), crate::protocol::encode(report));
     model
-        .to_file(classes, &metadata)
+        .to_file(classes, &report::file_metadata(report))
         .await
         .map_err(|e| e.to_string())
 }
@@ -481,7 +478,7 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
     }
     let Some(mut report) = loaded
         .metadata
-        .get(META_REPORT)
+        .get(report::META_REPORT)
         .and_then(|json| crate::protocol::decode::<ModelReport>(json).ok())
     else {
         return post(&FromWorker::Error {

@@ -1,5 +1,7 @@
 //! Turns training settings and outcomes into protocol messages (pure: tested natively).
 
+use std::collections::BTreeMap;
+
 use crate::data::augment::Augmentation;
 use crate::ml::classical::fit::FitSpec;
 use crate::ml::classical::forest::ForestParams;
@@ -158,6 +160,14 @@ pub fn confident_mistakes(evaluation: &Evaluation, limit: usize) -> Vec<Mistake>
     });
     mistakes.truncate(limit);
     mistakes
+}
+
+/// The metadata key under which a model file carries its [`ModelReport`] (as JSON).
+pub const META_REPORT: &str = "atelier.report";
+
+/// A model file's metadata: its report, which the page needs to list a loaded file.
+pub fn file_metadata(report: &ModelReport) -> BTreeMap<String, String> {
+    BTreeMap::from([(META_REPORT.to_string(), crate::protocol::encode(report))])
 }
 
 /// What a run produced, for [`model_report`].
