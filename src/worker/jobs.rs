@@ -20,8 +20,6 @@ use crate::ml::store;
 use crate::ml::train::{self, TrainError, TrainEvent, TrainHost};
 use crate::protocol::{FromWorker, ModelReport, TrainSettings};
 
-/// Metadata key holding the model's report in its file.
-
 /// A trained model held by the worker.
 pub struct HeldModel {
     pub report: ModelReport,
