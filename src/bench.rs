@@ -154,7 +154,8 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     for (key, value) in options {
         let key = key.replace('-', "_");
         let known = match key.as_str() {
-            "model" | "val" | "seed" | "data" | "backend" | "steps" | "parallel" | "save" => true,
+            "model" | "val" | "seed" | "data" | "backend" | "steps" | "parallel" | "save"
+            | "load" => true,
             "no_augment" => settings.set("augment", "0"),
             _ => settings.set(&key, value),
         };
@@ -177,6 +178,9 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         }
         other => return Err(format!("unknown --backend {other}")),
     };
+    if let Some(path) = options.get("load") {
+        return evaluate_file(Path::new(path), &dataset, &settings, &device);
+    }
     let spec = fit_spec(&settings)?;
     let threads = match settings.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -221,12 +225,11 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     };
     let fit_wall_seconds = wall.elapsed().as_secs_f64();
     let test_size: Option<usize> = settings.test_size;
-    let evaluation = train::block_on(train::evaluate(
+    let evaluation = train::block_on(train::evaluate_test(
         &outcome.model,
+        settings.tta,
         &dataset,
-        Part::Test,
         test_size,
-        256,
         &host,
     ))
     .map_err(|e| e.to_string())?;
@@ -287,6 +290,47 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         "test_images": evaluation.truth.len(),
         "inference_images_per_second": (evaluation.truth.len() as f64 / evaluation.seconds.max(1e-9)).round(),
         "parameters": outcome.model.parameters(),
+    });
+    Ok(line.to_string())
+}
+
+/// `--load FILE`: the test figures of a saved model (a file from `--save` or the page's download), with
+/// `--tta` and `--test-size` as for a run.
+fn evaluate_file(
+    path: &Path,
+    dataset: &Dataset,
+    settings: &TrainSettings,
+    device: &Device,
+) -> Result<String, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read --load {}: {e}", path.display()))?;
+    let loaded = Trained::from_file(&bytes, device).map_err(|e| e.to_string())?;
+    if loaded.classes != dataset.classes()
+        || loaded.model.inputs() != dataset.rows() * dataset.cols()
+    {
+        return Err(format!(
+            "{} does not fit this dataset's images and classes",
+            path.display()
+        ));
+    }
+    let host = NativeHost::default();
+    let evaluation = train::block_on(train::evaluate_test(
+        &loaded.model,
+        settings.tta,
+        dataset,
+        settings.test_size,
+        &host,
+    ))
+    .map_err(|e| e.to_string())?;
+    let line = serde_json::json!({
+        "loaded": path.display().to_string(),
+        "architecture": loaded.metadata.get(crate::ml::store::META_ARCHITECTURE),
+        "tta": settings.tta,
+        "test_accuracy": evaluation.accuracy,
+        "test_macro_f1": evaluation.confusion(dataset.classes()).macro_f1(),
+        "test_images": evaluation.truth.len(),
+        "inference_images_per_second": (evaluation.truth.len() as f64 / evaluation.seconds.max(1e-9)).round(),
+        "parameters": loaded.model.parameters(),
     });
     Ok(line.to_string())
 }

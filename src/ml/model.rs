@@ -14,6 +14,7 @@ use super::classical::knn::Knn;
 use super::nn::{ModelOptions, Network};
 use super::store::{self, META_ARCHITECTURE, META_CLASSES, StoreError};
 use super::train::{TrainError, predict_probabilities};
+use crate::data::augment::horizontal_flip;
 use crate::data::dataset::Batch;
 
 /// Anything that gives class probabilities for a batch of images.
@@ -30,6 +31,27 @@ impl Classifier for Network {
             .cloned()
             .ok_or_else(|| TrainError::Device("the model has no device".into()))?;
         predict_probabilities(self, batch, &device).await
+    }
+}
+
+/// Test-time augmentation: the wrapped classifier's probabilities averaged over each image and its mirror
+/// image (left-right flipped), the flip the networks train with. Costs two predictions per image.
+pub struct Mirrored<'a, C>(pub &'a C);
+
+impl<C: Classifier> Classifier for Mirrored<'_, C> {
+    async fn probabilities(&self, batch: &Batch) -> Result<Vec<f32>, TrainError> {
+        let plain = self.0.probabilities(batch).await?;
+        let mut mirror = batch.clone();
+        let side = batch.rows * batch.cols;
+        for image in mirror.pixels.chunks_exact_mut(side.max(1)) {
+            horizontal_flip(image, batch.rows, batch.cols);
+        }
+        let mirrored = self.0.probabilities(&mirror).await?;
+        Ok(plain
+            .iter()
+            .zip(&mirrored)
+            .map(|(a, b)| (a + b) / 2.0)
+            .collect())
     }
 }
 
@@ -255,6 +277,60 @@ mod tests {
             labels: vec![0, 1],
             rows: 2,
             cols: 2,
+        }
+    }
+
+    /// Says class 0 with the top-left pixel's value as its probability.
+    struct TopLeft;
+
+    impl Classifier for TopLeft {
+        async fn probabilities(&self, batch: &Batch) -> Result<Vec<f32>, TrainError> {
+            let side = batch.rows * batch.cols;
+            Ok(batch
+                .pixels
+                .chunks_exact(side)
+                .flat_map(|image| [image[0], 1.0 - image[0]])
+                .collect())
+        }
+    }
+
+    #[test]
+    fn mirrored_averages_each_image_with_its_mirror() {
+        // Image 0 is [0, 0.125; 0.25, 0.375]: its mirror's top-left pixel is 0.125.
+        let p = block_on(Mirrored(&TopLeft).probabilities(&batch())).unwrap();
+        assert_eq!(p, vec![0.0625, 0.9375, 0.5625, 0.4375]);
+    }
+
+    #[test]
+    fn a_mirrored_network_sees_an_image_and_its_mirror_alike() {
+        use crate::ml::nn::Architecture;
+        let device = Device::flex();
+        let network = Architecture::Cnn.init(10, &ModelOptions::default(), &device);
+        let pixels: Vec<f32> = (0..2 * 784)
+            .map(|i| (i * 37 % 101) as f32 / 100.0)
+            .collect();
+        let batch = Batch {
+            pixels,
+            labels: vec![0, 1],
+            rows: 28,
+            cols: 28,
+        };
+        let mut flipped = batch.clone();
+        for image in flipped.pixels.chunks_exact_mut(784) {
+            horizontal_flip(image, 28, 28);
+        }
+        let plain = block_on(network.probabilities(&batch)).unwrap();
+        let mirrored = block_on(Mirrored(&network).probabilities(&batch)).unwrap();
+        let of_flipped = block_on(Mirrored(&network).probabilities(&flipped)).unwrap();
+        assert_ne!(
+            plain, mirrored,
+            "an asymmetric image should read differently mirrored"
+        );
+        for (a, b) in mirrored.iter().zip(&of_flipped) {
+            assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        }
+        for row in mirrored.chunks_exact(10) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         }
     }
 

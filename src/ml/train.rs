@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::metrics::{ConfusionMatrix, argmax_rows};
-use super::model::Classifier;
+use super::model::{Classifier, Mirrored};
 use super::nn::{Architecture, ModelOptions, Network};
 use super::parallel::{self, GradientHelpers, PartGradients, StepSettings};
 use super::store;
@@ -635,6 +635,22 @@ pub async fn evaluate(
     eval.loss = loss_sum / n.max(1) as f64;
     eval.accuracy = correct as f64 / n.max(1) as f64;
     Ok(eval)
+}
+
+/// The test images' evaluation of a finished run, in batches of 256; with `mirror`, each image is
+/// scored as the mean of its own and its mirror image's probabilities ([`Mirrored`]).
+pub async fn evaluate_test(
+    model: &impl Classifier,
+    mirror: bool,
+    dataset: &Dataset,
+    limit: Option<usize>,
+    host: &impl TrainHost,
+) -> Result<Evaluation, TrainError> {
+    if mirror {
+        evaluate(&Mirrored(model), dataset, Part::Test, limit, 256, host).await
+    } else {
+        evaluate(model, dataset, Part::Test, limit, 256, host).await
+    }
 }
 
 /// A host for native use (tests, benchmarks): wall clock, never stops, keeps events, yields nothing.

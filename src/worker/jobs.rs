@@ -278,12 +278,11 @@ async fn run_training(
     }
     let parameters = outcome.model.parameters();
     post(&FromWorker::Evaluating);
-    let evaluation = train::evaluate(
+    let evaluation = train::evaluate_test(
         &outcome.model,
+        settings.tta,
         dataset,
-        Part::Test,
         settings.test_size,
-        256,
         &host,
     )
     .await?;
