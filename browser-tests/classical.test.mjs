@@ -67,3 +67,21 @@ test('logistic regression, forest and KNN fit in the worker and land in one sort
   console.log(`# classical on 2000 images: ${JSON.stringify(accuracies)}`);
   await page.close();
 });
+
+test('tta=1 tests each image with its mirror image too, and says so in the summary and the comparison', async () => {
+  const { page, errors } = await openPage(browser, server.url);
+  const plain = await runTo(page, 'model=logreg&epochs=3&workers=1');
+  assert.equal(await byTestId(page, 'metric-test-images').textContent(), '500');
+  const mirrored = await runTo(page, 'model=logreg&epochs=3&workers=1&tta=1');
+  // The same seed and one worker train the same weights; only the test differs.
+  assert.ok(mirrored > 0.6, `mirrored test accuracy ${mirrored}`);
+  assert.notEqual(mirrored, plain, 'a logistic regression is not mirror-symmetric, so the mean of the two views moves its score');
+  assert.match(await byTestId(page, 'metric-test-images').textContent(), /^500, each with its mirror image/);
+  assert.equal(await byTestId(page, 'tta-input').isChecked(), true);
+  await byTestId(page, 'tab-compare').click();
+  const kinds = await byTestId(page, 'comparison-table').locator('tbody tr[data-model="logreg"] td:first-of-type').allTextContents();
+  assert.equal(kinds.filter((k) => k.endsWith(', mirrored test')).length, 1, JSON.stringify(kinds));
+  assert.deepEqual(errors, []);
+  console.log(`# logreg on 2000 images: test accuracy ${plain}, with tta ${mirrored}`);
+  await page.close();
+});

@@ -8,7 +8,7 @@ use yew::prelude::*;
 
 use super::bar_chart_view::BarChartView;
 use super::confusion_view::ConfusionView;
-use crate::protocol::{ModelReport, model_label};
+use crate::protocol::{ModelReport, TrainSettings, model_label};
 use crate::ui::charts::bars::{BarChart, BarSeries};
 use crate::ui::charts::palette;
 
@@ -54,6 +54,19 @@ pub struct Row {
     pub test_images: usize,
 }
 
+/// What a model is, as the table's Kind column says it: its label, and how it was fed and tested when that
+/// differs from the plain way, so that figures measured differently are not compared unmarked.
+pub fn kind(settings: &TrainSettings) -> String {
+    let mut kind = model_label(&settings.model).unwrap_or("?").to_string();
+    if settings.features_from.is_some() {
+        kind.push_str(" on network features");
+    }
+    if settings.tta {
+        kind.push_str(", mirrored test");
+    }
+    kind
+}
+
 /// The rows of the reports, in the given order.
 pub fn rows(models: &[Rc<ModelReport>]) -> Vec<Row> {
     models
@@ -62,12 +75,7 @@ pub fn rows(models: &[Rc<ModelReport>]) -> Vec<Row> {
             id: m.id.clone(),
             name: m.name.clone(),
             model: m.model.clone(),
-            kind: model_label(&m.model).unwrap_or("?").to_string()
-                + if m.settings.features_from.is_some() {
-                    " on network features"
-                } else {
-                    ""
-                },
+            kind: kind(&m.settings),
             accuracy: m.test_accuracy,
             macro_f1: m.macro_f1,
             class_f1: m.per_class.iter().map(|c| c.f1).collect(),
@@ -388,6 +396,21 @@ mod tests {
             backend: "CPU".into(),
             test_images: 100,
         }
+    }
+
+    #[test]
+    fn the_kind_says_how_a_model_was_fed_and_tested() {
+        let mut settings = TrainSettings::for_model("logreg");
+        assert_eq!(kind(&settings), model_label("logreg").unwrap());
+        settings.tta = true;
+        settings.features_from = Some("resnet-1".into());
+        assert_eq!(
+            kind(&settings),
+            format!(
+                "{} on network features, mirrored test",
+                model_label("logreg").unwrap()
+            )
+        );
     }
 
     #[test]

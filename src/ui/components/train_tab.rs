@@ -291,7 +291,7 @@ pub fn train_tab(props: &TrainTabProps) -> Html {
                 }
                 <label>{ "Training images (empty: all)" }<input type="number" min="1" value={settings.train_size.map(|v| v.to_string()).unwrap_or_default()} onchange={field("train_size")} data-testid="train-size-input" disabled={active} /></label>
                 <label>{ "Test images (empty: all)" }<input type="number" min="1" value={settings.test_size.map(|v| v.to_string()).unwrap_or_default()} onchange={field("test_size")} disabled={active} /></label>
-                <label class="check" title="Score each test image as the mean of the model's probabilities for it and for its mirror image (test-time augmentation): often a little more accurate, twice the evaluation time"><input type="checkbox" checked={settings.tta} onchange={field("tta")} data-testid="tta-input" disabled={active} />{ "Test with mirror images too" }</label>
+                <label class="check" title="Score each test image as the mean of the model's probabilities for it and for its mirror image (test-time augmentation). Helps a network trained with flipped images; hurts a model that never saw one. Twice the evaluation time"><input type="checkbox" checked={settings.tta} onchange={field("tta")} data-testid="tta-input" disabled={active} />{ "Test with mirror images too" }</label>
                 <label>{ "Seed" }<input type="number" min="0" value={settings.seed.to_string()} onchange={field("seed")} disabled={active} /></label>
                 if gradient {
                     <label class="check"><input type="checkbox" checked={settings.augment} onchange={field("augment")} disabled={active} />{ "Augment (shift, flip)" }</label>
@@ -359,7 +359,7 @@ pub fn evaluation(props: &EvaluationProps) -> Html {
                         { row("Test accuracy", html! { <span data-testid="metric-test-accuracy">{ format!("{:.4}", r.test_accuracy) }</span> }) }
                         { row("Test loss", html! { format!("{:.4}", r.test_loss) }) }
                         { row("Macro F1", html! { format!("{:.4}", r.macro_f1) }) }
-                        { row("Test images", html! { r.test_images.to_string() }) }
+                        { row("Test images", html! { <span data-testid="metric-test-images">{ if r.settings.tta { format!("{}, each with its mirror image (tta)", r.test_images) } else { r.test_images.to_string() } }</span> }) }
                         { row("Final train accuracy / loss", html! { last.map(|e| format!("{:.4} / {:.4}", e.train_accuracy, e.train_loss)).unwrap_or_else(|| "–".into()) }) }
                         { row("Final validation accuracy / loss", html! { last.map(|e| match (e.validation_accuracy, e.validation_loss) {
                             (Some(accuracy), Some(loss)) => format!("{accuracy:.4} / {loss:.4}"),
