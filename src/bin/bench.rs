@@ -4,7 +4,8 @@
 //! `cargo run --release --bin bench -- --model cnn --epochs 15 [--train-size N] [--val PERCENT]
 //!  [--batch 64] [--lr 0.001] [--no-augment] [--backend cpu|wgpu] [--steps N] [--save model.bpk]`; any
 //!  model (`logreg`, `svm`, `forest`, `knn`, `mlp`, ...) with the URL's keys for its settings
-//!  (`--trees 100 --parallel`). `--save` writes the trained model as the page's model file.
+//!  (`--trees 100 --parallel`). `--save` writes the trained model as the page's model file; `--load FILE`
+//!  scores a saved model on the test set instead of training one; `--tta` tests with mirror images too.
 
 use std::collections::HashMap;
 

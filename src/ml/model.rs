@@ -35,7 +35,8 @@ impl Classifier for Network {
 }
 
 /// Test-time augmentation: the wrapped classifier's probabilities averaged over each image and its mirror
-/// image (left-right flipped), the flip the networks train with. Costs two predictions per image.
+/// image (left-right flipped), the flip the ResNet and the reference CNN train with by default. Costs two
+/// predictions per image; it helps a model trained with flipped images and can hurt one that never saw any.
 pub struct Mirrored<'a, C>(pub &'a C);
 
 impl<C: Classifier> Classifier for Mirrored<'_, C> {
