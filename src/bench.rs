@@ -233,7 +233,6 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         &host,
     ))
     .map_err(|e| e.to_string())?;
-    let confusion = evaluation.confusion(dataset.classes());
     if let Some(path) = options.get("save") {
         // The report the page would have made, so the page lists the file with its figures.
         let created_ms = std::time::SystemTime::now()
@@ -285,13 +284,9 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         "train_seconds": (outcome.train_seconds * 10.0).round() / 10.0,
         "fit_wall_seconds": (fit_wall_seconds * 10.0).round() / 10.0,
         "samples_per_second": (outcome.samples_seen as f64 / outcome.train_seconds.max(1e-9)).round(),
-        "test_accuracy": evaluation.accuracy,
-        "test_macro_f1": confusion.macro_f1(),
-        "test_images": evaluation.truth.len(),
-        "inference_images_per_second": (evaluation.truth.len() as f64 / evaluation.seconds.max(1e-9)).round(),
         "parameters": outcome.model.parameters(),
     });
-    Ok(line.to_string())
+    Ok(with_test_figures(line, &evaluation, dataset.classes()))
 }
 
 /// `--load FILE`: the test figures of a saved model (a file from `--save` or the page's download), with
@@ -305,13 +300,8 @@ fn evaluate_file(
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read --load {}: {e}", path.display()))?;
     let loaded = Trained::from_file(&bytes, device).map_err(|e| e.to_string())?;
-    if loaded.classes != dataset.classes()
-        || loaded.model.inputs() != dataset.rows() * dataset.cols()
-    {
-        return Err(format!(
-            "{} does not fit this dataset's images and classes",
-            path.display()
-        ));
+    if let Some(reason) = loaded.model.misfit(loaded.classes, dataset) {
+        return Err(format!("{} {reason}", path.display()));
     }
     let host = NativeHost::default();
     let evaluation = train::block_on(train::evaluate_test(
@@ -326,13 +316,25 @@ fn evaluate_file(
         "loaded": path.display().to_string(),
         "architecture": loaded.metadata.get(crate::ml::store::META_ARCHITECTURE),
         "tta": settings.tta,
-        "test_accuracy": evaluation.accuracy,
-        "test_macro_f1": evaluation.confusion(dataset.classes()).macro_f1(),
-        "test_images": evaluation.truth.len(),
-        "inference_images_per_second": (evaluation.truth.len() as f64 / evaluation.seconds.max(1e-9)).round(),
         "parameters": loaded.model.parameters(),
     });
-    Ok(line.to_string())
+    Ok(with_test_figures(line, &evaluation, dataset.classes()))
+}
+
+/// A JSON line with the test figures of an evaluation added: accuracy, macro F1, images, inference speed.
+fn with_test_figures(
+    mut line: serde_json::Value,
+    evaluation: &train::Evaluation,
+    classes: usize,
+) -> String {
+    let images = evaluation.truth.len();
+    line["test_accuracy"] = evaluation.accuracy.into();
+    line["test_macro_f1"] = evaluation.confusion(classes).macro_f1().into();
+    line["test_images"] = images.into();
+    line["inference_images_per_second"] = (images as f64 / evaluation.seconds.max(1e-9))
+        .round()
+        .into();
+    line.to_string()
 }
 
 #[cfg(test)]

@@ -98,6 +98,18 @@ pub fn horizontal_flip(image: &mut [f32], rows: usize, cols: usize) {
     }
 }
 
+/// A copy of the batch with every image mirrored left-right.
+pub fn mirror_batch(batch: &Batch) -> Batch {
+    let mut mirror = batch.clone();
+    for image in mirror
+        .pixels
+        .chunks_exact_mut((batch.rows * batch.cols).max(1))
+    {
+        horizontal_flip(image, batch.rows, batch.cols);
+    }
+    mirror
+}
+
 /// Random erasing (Zhong et al., "Random Erasing Data Augmentation", AAAI 2020): a rectangle covering 2% to
 /// 33% of the image with an aspect ratio between 0.3 and 1/0.3 (the paper's defaults) is filled with
 /// uniform noise.

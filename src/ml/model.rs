@@ -14,8 +14,8 @@ use super::classical::knn::Knn;
 use super::nn::{ModelOptions, Network};
 use super::store::{self, META_ARCHITECTURE, META_CLASSES, StoreError};
 use super::train::{TrainError, predict_probabilities};
-use crate::data::augment::horizontal_flip;
-use crate::data::dataset::Batch;
+use crate::data::augment::mirror_batch;
+use crate::data::dataset::{Batch, Dataset};
 
 /// Anything that gives class probabilities for a batch of images.
 pub trait Classifier {
@@ -42,12 +42,7 @@ pub struct Mirrored<'a, C>(pub &'a C);
 impl<C: Classifier> Classifier for Mirrored<'_, C> {
     async fn probabilities(&self, batch: &Batch) -> Result<Vec<f32>, TrainError> {
         let plain = self.0.probabilities(batch).await?;
-        let mut mirror = batch.clone();
-        let side = batch.rows * batch.cols;
-        for image in mirror.pixels.chunks_exact_mut(side.max(1)) {
-            horizontal_flip(image, batch.rows, batch.cols);
-        }
-        let mirrored = self.0.probabilities(&mirror).await?;
+        let mirrored = self.0.probabilities(&mirror_batch(batch)).await?;
         Ok(plain
             .iter()
             .zip(&mirrored)
@@ -127,6 +122,25 @@ impl Trained {
             // A hybrid sits on a convolutional network, and those take the CNN config's square images.
             Self::Hybrid(_) => crate::ml::nn::CnnConfig::new().image_side.pow(2),
         }
+    }
+
+    /// Why this model, made for `classes` classes, cannot take this dataset's images, if it cannot. Models
+    /// come back from storage before the dataset loads, so the ones saved with another dataset (`?data=`)
+    /// are checked where they are used.
+    pub fn misfit(&self, classes: usize, dataset: &Dataset) -> Option<String> {
+        if classes != dataset.classes() {
+            return Some(format!(
+                "was trained for {classes} classes but this dataset has {}",
+                dataset.classes()
+            ));
+        }
+        let pixels = dataset.rows() * dataset.cols();
+        (self.inputs() != pixels).then(|| {
+            format!(
+                "takes images of {} pixels but this dataset's have {pixels}",
+                self.inputs()
+            )
+        })
     }
 
     /// Learned (or stored) numbers: weights, tree nodes, or training pixels.
@@ -316,10 +330,7 @@ mod tests {
             rows: 28,
             cols: 28,
         };
-        let mut flipped = batch.clone();
-        for image in flipped.pixels.chunks_exact_mut(784) {
-            horizontal_flip(image, 28, 28);
-        }
+        let flipped = mirror_batch(&batch);
         let plain = block_on(network.probabilities(&batch)).unwrap();
         let mirrored = block_on(Mirrored(&network).probabilities(&batch)).unwrap();
         let of_flipped = block_on(Mirrored(&network).probabilities(&flipped)).unwrap();

@@ -252,7 +252,7 @@ async fn run_training(
                     .models
                     .iter()
                     .find(|m| &m.report.id == base_id)
-                    .filter(|m| misfit(&m.model, m.report.per_class.len(), dataset).is_none())
+                    .filter(|m| m.model.misfit(m.report.per_class.len(), dataset).is_none())
                     .and_then(|m| m.model.network().cloned())
                     .filter(|n| n.architecture().is_convolutional())
             });
@@ -467,7 +467,7 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
     let dataset = JOBS.with(|j| j.borrow().dataset.clone());
     if let Some(reason) = dataset
         .as_ref()
-        .and_then(|d| misfit(&loaded.model, loaded.classes, d))
+        .and_then(|d| loaded.model.misfit(loaded.classes, d))
     {
         return post(&FromWorker::Error {
             message: format!("{name} {reason}; nothing was loaded"),
@@ -497,24 +497,6 @@ pub async fn import(name: &str, bytes: Vec<u8>, post: &dyn Fn(&FromWorker)) {
         })
     });
     post(&FromWorker::ModelReady(Box::new(report)));
-}
-
-/// Why a model cannot take this dataset's images, if it cannot. Models come back from storage before the
-/// dataset loads, so the ones saved with another dataset (`?data=`) are checked where they are used.
-fn misfit(model: &Trained, classes: usize, dataset: &Dataset) -> Option<String> {
-    if classes != dataset.classes() {
-        return Some(format!(
-            "was trained for {classes} classes but this dataset has {}",
-            dataset.classes()
-        ));
-    }
-    let pixels = dataset.rows() * dataset.cols();
-    (model.inputs() != pixels).then(|| {
-        format!(
-            "takes images of {} pixels but this dataset's have {pixels}",
-            model.inputs()
-        )
-    })
 }
 
 /// Deletes a model from memory and storage.
@@ -584,7 +566,7 @@ pub async fn explain(
             message: "that model or the dataset is not loaded".into(),
         };
     };
-    if let Some(reason) = misfit(&model, classes, &dataset) {
+    if let Some(reason) = model.misfit(classes, &dataset) {
         return FromWorker::Error {
             message: format!("{model_name} {reason}; Grad-CAM cannot run on it"),
         };
@@ -669,7 +651,7 @@ pub async fn predict(label: String, rows: usize, cols: usize, pixels: Vec<u8>) -
     // Models restored from another dataset's visit are left out.
     let models: Vec<(ModelReport, Rc<Trained>)> = models
         .into_iter()
-        .filter(|(report, model)| misfit(model, report.per_class.len(), &dataset).is_none())
+        .filter(|(report, model)| model.misfit(report.per_class.len(), &dataset).is_none())
         .collect();
     if models.is_empty() {
         return FromWorker::Error {
