@@ -26,7 +26,9 @@ check-format:
 	cargo fmt --all -- --check
 	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
+# Clippy, and no import loop between the modules of a crate (the crates' own arrows the compiler keeps).
 lint:
+	python3 scripts/module-cycles.py
 	cargo clippy --all-targets --release -- -D warnings
 	cargo clippy --release --manifest-path fuzz/Cargo.toml -- -D warnings
 

@@ -10,6 +10,13 @@ before(async () => { server = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); await server?.close(); });
 
 const TABS = ['data', 'train', 'compare', 'predict'];
+/** The charts each tab draws once a model is trained. */
+const CHARTS = {
+  data: ['class-balance-chart', 'pixel-histogram'],
+  train: ['loss-chart', 'accuracy-chart'],
+  compare: ['compare-accuracy-chart', 'compare-time-chart'],
+  predict: [],
+};
 
 /** Text whose contrast with its background is under WCAG AA (4.5:1, or 3:1 for large text), and the
  *  elements wider than the viewport. Runs in the page. */
@@ -92,7 +99,21 @@ for (const scheme of ['light', 'dark']) {
       await page.setViewportSize({ width, height: 780 });
       for (const tab of TABS) {
         await byTestId(page, `tab-${tab}`).click();
-        await page.waitForTimeout(200);
+        // Wait for the tab's charts to be drawn (a canvas is 0 x 0 or blank until then), not a fixed time.
+        const charts = CHARTS[tab];
+        await page.waitForFunction((ids) => ids.every((id) => {
+          const c = document.querySelector(`canvas[data-testid="${id}"]`);
+          return c && c.width > 0 && c.getContext('2d').getImageData(1, 1, 1, 1).data[3] === 255;
+        }), charts, { timeout: 30_000 });
+        // The charts take the theme's background, as the panels around them do.
+        for (const id of charts) {
+          const corner = await page.evaluate((id) => {
+            const [r, g, b] = document.querySelector(`canvas[data-testid="${id}"]`).getContext('2d').getImageData(1, 1, 1, 1).data;
+            return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+          }, id);
+          if (scheme === 'dark') assert.ok(corner < 0.2, `${scheme} ${tab}: ${id}'s background is light (${corner.toFixed(2)})`);
+          else assert.ok(corner > 0.8, `${scheme} ${tab}: ${id}'s background is dark (${corner.toFixed(2)})`);
+        }
         const result = await page.evaluate(audit);
         assert.ok(result.scrollWidth <= result.innerWidth,
           `${scheme} ${width}px ${tab}: the page scrolls sideways (${result.scrollWidth} > ${result.innerWidth}): ${result.wide.join(', ')}`);

@@ -3,7 +3,7 @@
 # 1. cargo-fuzz (libFuzzer + AddressSanitizer, nightly Rust): the IDX reader and the picture pipeline, the
 #    app's own source files compiled into fuzz/ (see fuzz/Cargo.toml). Seeds in fuzz/seeds, the growing
 #    corpus and any crash under ~/.cache/atelier/fuzz-* (outside the clone).
-# 2. The seeded mutation tests of tests/fuzz_inputs.rs with a bigger budget: they also cover the model
+# 2. The seeded mutation tests of crates/ml/tests/fuzz_inputs.rs with a bigger budget: they also cover the model
 #    files, which need burn (too slow to rebuild with sanitizers here).
 set -eu
 SECONDS_PER_TARGET="${1:-60}"
@@ -27,4 +27,4 @@ done
 ITERATIONS=200000
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 echo "mutation tests: $ITERATIONS mutated inputs per target"
-ATELIER_FUZZ_ITERATIONS="$ITERATIONS" cargo test --release --test fuzz_inputs -- --test-threads=1
+ATELIER_FUZZ_ITERATIONS="$ITERATIONS" cargo test --release -p atelier-ml --test fuzz_inputs -- --test-threads=1

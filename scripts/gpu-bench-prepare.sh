@@ -12,7 +12,7 @@ mkdir -p .gpu/data .gl
 # Both builds write the same path: each is packed before the next.
 for variant in bench:"" bench-autotune:autotune; do
   name=${variant%%:*}
-  CARGO_TARGET_DIR=$target cargo build --release --bin bench --features "${variant#*:}"
+  CARGO_TARGET_DIR=$target cargo build --release -p atelier-bench --bin bench --features "${variant#*:}"
   strip -o ".gpu/$name" "$target/release/bench"
   xz -T0 -6 -f ".gpu/$name"
 done

@@ -5,10 +5,10 @@
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../src/data/error.rs"]
+#[path = "../../crates/core/src/error.rs"]
 mod error;
 #[allow(dead_code)]
-#[path = "../../src/data/idx.rs"]
+#[path = "../../crates/core/src/idx.rs"]
 mod idx;
 // idx.rs names its error `super::DataError`, as in the app's `data` module.
 use error::DataError;

@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../src/data/preprocess.rs"]
+#[path = "../../crates/core/src/preprocess.rs"]
 mod preprocess;
 
 use preprocess::{Steps, pipeline};

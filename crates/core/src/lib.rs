@@ -1,0 +1,21 @@
+//! Atelier's core, with no burn and no web dependency: datasets in the IDX layout (Fashion-MNIST, MNIST,
+//! KMNIST, ...) with their parsing, splits, batches, augmentation and statistics; the picture pipeline of
+//! the Predict tab; the training settings with their defaults and ranges; and the messages between the
+//! page and the worker. The page, the ml crate and the worker all build on it.
+
+pub mod augment;
+pub mod dataset;
+pub mod defaults;
+pub mod error;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
+pub mod idx;
+pub mod preprocess;
+pub mod protocol;
+pub mod rng;
+pub mod source;
+pub mod stats;
+
+pub use dataset::{Dataset, Split};
+pub use error::DataError;
+pub use idx::{IdxImages, IdxLabels};

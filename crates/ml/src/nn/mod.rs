@@ -1,0 +1,464 @@
+//! The networks: one per file, each an `XConfig` that builds an `X`.
+//!
+//! Every network splits into `features` (the convolutional part, whose last activation Grad-CAM explains)
+//! and `head` (from those activations to class scores). The models without convolutions (MLP, logistic
+//! regression, SVM) are trained by the same loop: their `features` are the images themselves.
+
+pub mod cnn;
+pub mod mlp;
+pub mod refcnn;
+pub mod resnet;
+
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use atelier_core::defaults;
+
+use crate::classical::logistic::{Logistic, LogisticConfig};
+use crate::classical::svm::{Kernel, Svm, SvmConfig};
+pub use cnn::{Cnn, CnnConfig};
+pub use mlp::{Mlp, MlpConfig};
+pub use refcnn::{RefCnn, RefCnnConfig};
+pub use resnet::{ResNet, ResNetConfig};
+
+/// The settings that shape a model beyond its architecture (saved with it: loading rebuilds the same
+/// shapes).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelOptions {
+    /// Pixels per image.
+    pub inputs: usize,
+    /// MLP hidden widths.
+    pub hidden: Vec<usize>,
+    /// MLP dropout.
+    pub dropout: f64,
+    /// SVM kernel.
+    pub kernel: Kernel,
+    /// Random Fourier features of the RBF SVM.
+    pub rff_features: usize,
+    /// RBF kernel width.
+    pub gamma: f64,
+    /// Seed of the random features.
+    pub seed: u64,
+    /// Principal components the RBF SVM's random features are drawn in; 0: all the pixels. (Absent in
+    /// files from before it existed: 0.)
+    pub pca: usize,
+    /// ResNet: channels of the first stage (the second has twice as many, the third four times).
+    /// (Absent in files from before it existed: 16, the only width there was.)
+    pub resnet_width: usize,
+    /// ResNet: residual blocks per stage; the depth is 6 blocks + 2 layers (3: ResNet-20). (Absent in
+    /// files from before it existed: 3.)
+    pub resnet_blocks: usize,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        Self {
+            inputs: 784,
+            hidden: defaults::MLP_HIDDEN.to_vec(),
+            dropout: defaults::MLP_DROPOUT,
+            kernel: Kernel::Rbf,
+            rff_features: defaults::RFF_FEATURES,
+            gamma: defaults::GAMMA,
+            seed: defaults::SEED,
+            pca: defaults::PCA,
+            resnet_width: defaults::RESNET_WIDTH,
+            resnet_blocks: defaults::RESNET_BLOCKS,
+        }
+    }
+}
+
+impl ModelOptions {
+    /// Checks the options; the message says what to change.
+    pub fn check(&self) -> Result<(), String> {
+        if self.inputs == 0 {
+            return Err("the images have no pixels".into());
+        }
+        if !defaults::MLP_LAYERS.contains(&self.hidden.len()) {
+            return Err(format!(
+                "the MLP needs {} to {} hidden layers",
+                defaults::MLP_LAYERS.start(),
+                defaults::MLP_LAYERS.end()
+            ));
+        }
+        if let Some(w) = self
+            .hidden
+            .iter()
+            .find(|w| !defaults::MLP_WIDTH.contains(w))
+        {
+            return Err(format!(
+                "hidden widths must be {} to {}, got {w}",
+                defaults::MLP_WIDTH.start(),
+                defaults::MLP_WIDTH.end()
+            ));
+        }
+        if !defaults::DROPOUT.contains(&self.dropout) {
+            return Err(format!(
+                "dropout must be {} to {}, got {}",
+                defaults::DROPOUT.start(),
+                defaults::DROPOUT.end(),
+                self.dropout
+            ));
+        }
+        if !defaults::RFF_RANGE.contains(&self.rff_features) {
+            return Err(format!(
+                "random features must be {} to {}, got {}",
+                defaults::RFF_RANGE.start(),
+                defaults::RFF_RANGE.end(),
+                self.rff_features
+            ));
+        }
+        if !defaults::PCA_RANGE.contains(&self.pca) {
+            return Err(format!(
+                "principal components must be 0 (off) to {}, got {}",
+                defaults::PCA_RANGE.end(),
+                self.pca
+            ));
+        }
+        if !defaults::RESNET_WIDTH_RANGE.contains(&self.resnet_width) {
+            return Err(format!(
+                "the ResNet's first-stage width must be {} to {} channels, got {}",
+                defaults::RESNET_WIDTH_RANGE.start(),
+                defaults::RESNET_WIDTH_RANGE.end(),
+                self.resnet_width
+            ));
+        }
+        if !defaults::RESNET_BLOCKS_RANGE.contains(&self.resnet_blocks) {
+            return Err(format!(
+                "the ResNet needs {} to {} residual blocks per stage, got {}",
+                defaults::RESNET_BLOCKS_RANGE.start(),
+                defaults::RESNET_BLOCKS_RANGE.end(),
+                self.resnet_blocks
+            ));
+        }
+        if !(self.gamma > 0.0 && self.gamma <= 100.0) {
+            return Err(format!(
+                "gamma must be above 0 and at most 100, got {}",
+                self.gamma
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Which network, as the URL and the UI name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Architecture {
+    /// The reference CNN used for speed comparisons (1,199,882 parameters).
+    RefCnn,
+    /// Conv blocks with batch norm, pooling and dropout.
+    Cnn,
+    /// A residual network in three stages.
+    ResNet,
+    /// A multilayer perceptron.
+    Mlp,
+    /// Multinomial logistic regression.
+    Logistic,
+    /// A linear or RBF (random features) SVM.
+    Svm,
+}
+
+impl Architecture {
+    /// All of them, in menu order.
+    pub const ALL: [Architecture; 6] = [
+        Architecture::Cnn,
+        Architecture::ResNet,
+        Architecture::RefCnn,
+        Architecture::Mlp,
+        Architecture::Logistic,
+        Architecture::Svm,
+    ];
+
+    /// The `?model=` value.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::RefCnn => "refcnn",
+            Self::Cnn => "cnn",
+            Self::ResNet => "resnet",
+            Self::Mlp => "mlp",
+            Self::Logistic => "logreg",
+            Self::Svm => "svm",
+        }
+    }
+
+    /// The name shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::RefCnn => "Reference CNN",
+            Self::Cnn => "CNN",
+            Self::ResNet => "ResNet",
+            Self::Mlp => "MLP",
+            Self::Logistic => "Logistic regression",
+            Self::Svm => "SVM",
+        }
+    }
+
+    /// Parses a `?model=` value.
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.key() == key.trim().to_ascii_lowercase())
+    }
+
+    /// True for the networks with convolutions (the ones Grad-CAM explains).
+    pub fn is_convolutional(self) -> bool {
+        matches!(self, Self::RefCnn | Self::Cnn | Self::ResNet)
+    }
+
+    /// Builds the model for `classes` classes, shaped by `options` where it has choices.
+    pub fn init(self, classes: usize, options: &ModelOptions, device: &Device) -> Network {
+        let o = options;
+        match self {
+            Self::RefCnn => Network::RefCnn(RefCnnConfig::new().with_classes(classes).init(device)),
+            Self::Cnn => Network::Cnn(CnnConfig::new().with_classes(classes).init(device)),
+            Self::ResNet => Network::ResNet(
+                ResNetConfig::new()
+                    .with_classes(classes)
+                    .with_widths([1, 2, 4].map(|k| k * o.resnet_width))
+                    .with_blocks_per_stage(o.resnet_blocks)
+                    .init(device),
+            ),
+            Self::Mlp => Network::Mlp(
+                MlpConfig::new()
+                    .with_inputs(o.inputs)
+                    .with_hidden(o.hidden.clone())
+                    .with_dropout(o.dropout)
+                    .with_classes(classes)
+                    .init(device),
+            ),
+            Self::Logistic => Network::Logistic(
+                LogisticConfig::new()
+                    .with_inputs(o.inputs)
+                    .with_classes(classes)
+                    .init(device),
+            ),
+            Self::Svm => Network::Svm(
+                SvmConfig::new()
+                    .with_inputs(o.inputs)
+                    .with_classes(classes)
+                    .with_rbf(o.kernel == Kernel::Rbf)
+                    .with_features(o.rff_features)
+                    .with_gamma(o.gamma)
+                    .with_seed(o.seed)
+                    .with_pca(o.pca)
+                    .init(device),
+            ),
+        }
+    }
+}
+
+/// Any of the networks.
+#[derive(Module, Debug)]
+pub enum Network {
+    RefCnn(RefCnn),
+    Cnn(Cnn),
+    ResNet(ResNet),
+    Mlp(Mlp),
+    Logistic(Logistic),
+    Svm(Svm),
+}
+
+impl Network {
+    /// The convolutional part (the images themselves for the models without convolutions).
+    ///
+    /// # Shapes
+    /// - input: `[batch, 1, height, width]`, pixels in `[0, 1]`
+    /// - output: `[batch, channels, h, w]`
+    pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
+        match self {
+            Self::RefCnn(n) => n.features(images),
+            Self::Cnn(n) => n.features(images),
+            Self::ResNet(n) => n.features(images),
+            Self::Mlp(_) | Self::Logistic(_) | Self::Svm(_) => images,
+        }
+    }
+
+    /// The convolutional layers Grad-CAM can explain, first to last (none for the flat models).
+    pub fn conv_layers(&self) -> Vec<String> {
+        match self {
+            Self::RefCnn(n) => n.layer_names(),
+            Self::Cnn(n) => n.layer_names(),
+            Self::ResNet(n) => n.layer_names(),
+            Self::Mlp(_) | Self::Logistic(_) | Self::Svm(_) => Vec::new(),
+        }
+    }
+
+    /// The activations of convolutional layer `layer` (None: the last, as [`Network::features`]).
+    pub fn features_at(&self, images: Tensor<4>, layer: Option<usize>) -> Tensor<4> {
+        match (self, layer) {
+            (Self::RefCnn(n), Some(l)) => n.features_at(images, l),
+            (Self::Cnn(n), Some(l)) => n.features_at(images, l),
+            (Self::ResNet(n), Some(l)) => n.features_at(images, l),
+            _ => self.features(images),
+        }
+    }
+
+    /// Class scores from the activations of layer `layer` (None: the last, as [`Network::head`]).
+    pub fn head_from(&self, x: Tensor<4>, layer: Option<usize>) -> Tensor<2> {
+        match (self, layer) {
+            (Self::RefCnn(n), Some(l)) => n.head_from(x, l),
+            (Self::Cnn(n), Some(l)) => n.head_from(x, l),
+            (Self::ResNet(n), Some(l)) => n.head_from(x, l),
+            _ => self.head(x),
+        }
+    }
+
+    /// From the features to class scores (logits).
+    ///
+    /// # Shapes
+    /// - input: `[batch, channels, h, w]`
+    /// - output: `[batch, classes]`
+    pub fn head(&self, features: Tensor<4>) -> Tensor<2> {
+        match self {
+            Self::RefCnn(n) => n.head(features),
+            Self::Cnn(n) => n.head(features),
+            Self::ResNet(n) => n.head(features),
+            Self::Mlp(n) => n.forward(features.flatten(1, 3)),
+            Self::Logistic(n) => n.forward(features.flatten(1, 3)),
+            Self::Svm(n) => n.forward(features.flatten(1, 3)),
+        }
+    }
+
+    /// The penultimate activations, for "network features + classical model".
+    ///
+    /// # Shapes
+    /// - input: `[batch, 1, height, width]`
+    /// - output: `[batch, embedding]`
+    pub fn embed(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            Self::RefCnn(n) => n.embed(n.features(images)),
+            Self::Cnn(n) => n.embed(n.features(images)),
+            Self::ResNet(n) => n.embed(n.features(images)),
+            Self::Mlp(n) => n.embed(images.flatten(1, 3)),
+            Self::Logistic(_) => images.flatten(1, 3),
+            Self::Svm(n) => n.embed(images.flatten(1, 3)),
+        }
+    }
+
+    /// Class scores (logits).
+    ///
+    /// # Shapes
+    /// - input: `[batch, 1, height, width]`
+    /// - output: `[batch, classes]`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        self.head(self.features(images))
+    }
+
+    /// Which architecture this is.
+    pub fn architecture(&self) -> Architecture {
+        match self {
+            Self::RefCnn(_) => Architecture::RefCnn,
+            Self::Cnn(_) => Architecture::Cnn,
+            Self::ResNet(_) => Architecture::ResNet,
+            Self::Mlp(_) => Architecture::Mlp,
+            Self::Logistic(_) => Architecture::Logistic,
+            Self::Svm(_) => Architecture::Svm,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_network_maps_images_to_class_scores() {
+        let device = Device::flex();
+        for arch in Architecture::ALL {
+            let net = arch.init(10, &ModelOptions::default(), &device);
+            let out = net.forward(Tensor::zeros([2, 1, 28, 28], &device));
+            assert_eq!(out.dims(), [2, 10], "{arch:?}");
+            let features = net.features(Tensor::zeros([2, 1, 28, 28], &device));
+            assert_eq!(features.dims()[0], 2);
+            assert_eq!(Architecture::parse(arch.key()), Some(arch));
+        }
+    }
+
+    /// Splitting at any layer and running the rest gives the same scores as the whole network.
+    #[test]
+    fn every_layer_split_recomposes_the_network() {
+        let device = Device::flex();
+        let images = Tensor::<4>::from_data(
+            TensorData::new(
+                (0..2 * 784)
+                    .map(|i| (i % 17) as f32 / 17.0)
+                    .collect::<Vec<_>>(),
+                [2, 1, 28, 28],
+            ),
+            &device,
+        );
+        for arch in Architecture::ALL {
+            let net = arch.init(10, &ModelOptions::default(), &device).valid();
+            let whole: Vec<f32> = net
+                .forward(images.clone())
+                .into_data()
+                .try_into_vec_as()
+                .unwrap();
+            let layers = net.conv_layers();
+            assert_eq!(layers.is_empty(), !arch.is_convolutional(), "{arch:?}");
+            for layer in 0..layers.len() {
+                let split =
+                    net.head_from(net.features_at(images.clone(), Some(layer)), Some(layer));
+                let split: Vec<f32> = split.into_data().try_into_vec_as().unwrap();
+                for (a, b) in whole.iter().zip(&split) {
+                    assert!((a - b).abs() < 1e-4, "{arch:?} layer {layer}: {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    /// The ResNet's width and blocks options shape it: its parameter count against one counted by hand
+    /// (3x3 convolutions without bias, each with batch norm, whose gamma, beta and running mean and
+    /// variance burn counts; a 1x1 projection where a stage starts; the classifier).
+    #[test]
+    fn resnet_width_and_blocks_shape_the_network() {
+        fn by_hand(width: usize, blocks: usize) -> usize {
+            let conv_bn = |input: usize, output: usize, side: usize| {
+                side * side * input * output + 4 * output
+            };
+            let mut count = conv_bn(1, width, 3);
+            let mut input = width;
+            for stage in 0..3 {
+                let channels = width << stage;
+                for _ in 0..blocks {
+                    count += conv_bn(input, channels, 3) + conv_bn(channels, channels, 3);
+                    // Stages double the width, so a stage's first block is the one that projects.
+                    if input != channels {
+                        count += conv_bn(input, channels, 1);
+                    }
+                    input = channels;
+                }
+            }
+            count + 4 * width * 10 + 10
+        }
+        let device = Device::flex();
+        assert_eq!(by_hand(16, 3), 273_754, "the documented ResNet-20");
+        for (width, blocks) in [(16, 3), (8, 1), (32, 2)] {
+            let options = ModelOptions {
+                resnet_width: width,
+                resnet_blocks: blocks,
+                ..ModelOptions::default()
+            };
+            assert!(options.check().is_ok());
+            let net = Architecture::ResNet.init(10, &options, &device);
+            assert_eq!(net.num_params(), by_hand(width, blocks), "{width}/{blocks}");
+            assert_eq!(net.conv_layers().len(), 1 + 3 * blocks);
+            let out = net.forward(Tensor::zeros([2, 1, 28, 28], &device));
+            assert_eq!(out.dims(), [2, 10]);
+        }
+        for (width, blocks) in [(2, 3), (16, 0), (16, 10), (256, 3)] {
+            let options = ModelOptions {
+                resnet_width: width,
+                resnet_blocks: blocks,
+                ..ModelOptions::default()
+            };
+            assert!(options.check().is_err(), "{width}/{blocks}");
+        }
+    }
+
+    #[test]
+    fn reference_cnn_has_the_documented_parameter_count() {
+        let net = Architecture::RefCnn.init(10, &ModelOptions::default(), &Device::flex());
+        assert_eq!(net.num_params(), 1_199_882);
+    }
+}

@@ -1,0 +1,82 @@
+//! Charts drawn on canvases. Each file turns data into what it draws with pure functions (tested natively)
+//! and draws with `?`, ending with `present()?`.
+
+use wasm_bindgen::{Clamped, JsCast};
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
+
+pub mod bars;
+pub mod confusion;
+pub mod heatmap;
+pub mod images;
+pub mod lines;
+
+/// Colours from the Okabe-Ito palette, which stays distinguishable under the common colour-vision
+/// deficiencies (Okabe and Ito, "Color Universal Design", 2008).
+pub mod palette {
+    pub const ORANGE: (u8, u8, u8) = (230, 159, 0);
+    pub const SKY_BLUE: (u8, u8, u8) = (86, 180, 233);
+    pub const BLUISH_GREEN: (u8, u8, u8) = (0, 158, 115);
+    pub const VERMILLION: (u8, u8, u8) = (213, 94, 0);
+
+    /// The colours around the data: a chart's background, its text and its grid lines.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Surface {
+        pub background: (u8, u8, u8),
+        pub text: (u8, u8, u8),
+        pub grid: (u8, u8, u8),
+    }
+
+    /// The dark theme's panel (`--panel`, `--text` and `--border` of `www/style.css`).
+    pub const DARK: Surface = Surface {
+        background: (27, 31, 36),
+        text: (230, 232, 235),
+        grid: (60, 66, 74),
+    };
+
+    /// The light theme's panel (`www/style.css` under `prefers-color-scheme: light`).
+    pub const LIGHT: Surface = Surface {
+        background: (255, 255, 255),
+        text: (26, 29, 33),
+        grid: (214, 218, 224),
+    };
+
+    /// The surface of the theme the page shows: light when the browser prefers a light colour scheme,
+    /// as the style sheet decides; dark otherwise (and natively, where there is no browser).
+    pub fn surface() -> Surface {
+        let light = web_sys::window()
+            .and_then(|w| {
+                w.match_media("(prefers-color-scheme: light)")
+                    .ok()
+                    .flatten()
+            })
+            .is_some_and(|query| query.matches());
+        if light { LIGHT } else { DARK }
+    }
+}
+
+/// The canvas's 2D context.
+pub fn context_2d(canvas: &HtmlCanvasElement) -> Result<CanvasRenderingContext2d, String> {
+    canvas
+        .get_context("2d")
+        .map_err(|e| format!("{e:?}"))?
+        .ok_or("the canvas has no 2D context")?
+        .dyn_into()
+        .map_err(|_| "the canvas context is not 2D".to_string())
+}
+
+/// Sizes the canvas to `width x height` and draws RGBA pixels on it, pixel-exact.
+pub fn put_rgba(
+    canvas: &HtmlCanvasElement,
+    rgba: &[u8],
+    width: usize,
+    height: usize,
+) -> Result<(), String> {
+    canvas.set_width(width as u32);
+    canvas.set_height(height as u32);
+    let data =
+        ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), width as u32, height as u32)
+            .map_err(|e| format!("{e:?}"))?;
+    context_2d(canvas)?
+        .put_image_data(&data, 0.0, 0.0)
+        .map_err(|e| format!("{e:?}"))
+}

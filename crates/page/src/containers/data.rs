@@ -1,0 +1,120 @@
+//! The Data tab: the dataset's progress while it loads, then the explorer; and picking another dataset.
+
+use yew::prelude::*;
+
+use super::ctx::CtxProps;
+use crate::components::data_tab::DataTab;
+use crate::components::dataset_picker::{DatasetPicker, PickedDataset};
+use crate::components::download_progress::DownloadProgress;
+use crate::state::{Action, DatasetStatus};
+use crate::url::Params;
+use atelier_core::dataset::Part;
+use atelier_core::protocol::{DatasetOrigin, LoadDataset, ToWorker};
+use atelier_core::source::DataSource;
+
+/// Samples per class in the explorer grid.
+const SAMPLES_PER_CLASS: usize = 10;
+
+/// The load request the URL parameters describe.
+pub fn load_request(params: &Params) -> LoadDataset {
+    let source = DataSource::from_params(params.data.as_deref(), params.classes.as_deref());
+    LoadDataset {
+        origin: DatasetOrigin::Urls {
+            urls: source.urls(),
+        },
+        class_names: source.class_names,
+        validation_per_mille: params.validation_per_mille(),
+        split_seed: params.seed,
+    }
+}
+
+/// The Data tab.
+#[function_component(DataContainer)]
+pub fn data_container(props: &CtxProps) -> Html {
+    let ctx = &props.ctx;
+    let state = &ctx.state;
+    let on_pick = {
+        let (ctx, params) = (ctx.clone(), state.params.clone());
+        Callback::from(move |picked: PickedDataset| {
+            let request = LoadDataset {
+                origin: DatasetOrigin::PickedFiles {
+                    names: picked.names.clone(),
+                },
+                class_names: picked.class_names,
+                validation_per_mille: params.validation_per_mille(),
+                split_seed: params.seed,
+            };
+            if ctx
+                .worker
+                .send_with_files(&ToWorker::LoadDataset(request), &picked.files)
+            {
+                ctx.dispatcher().dispatch(Action::LoadStarted);
+            }
+        })
+    };
+    let on_resample = {
+        let worker = ctx.worker.clone();
+        Callback::from(move |seed: u64| {
+            worker.send(&ToWorker::Resample {
+                part: Part::Train,
+                per_class: SAMPLES_PER_CLASS,
+                seed,
+            })
+        })
+    };
+    let on_split = {
+        let ctx = ctx.clone();
+        Callback::from(move |(seed, val_percent): (u64, f64)| {
+            ctx.dispatcher()
+                .dispatch(Action::SetSplit { seed, val_percent });
+            ctx.worker.send(&ToWorker::Resplit {
+                validation_per_mille: (val_percent * 10.0).round() as u32,
+                seed,
+            });
+        })
+    };
+    let body = match &state.dataset {
+        DatasetStatus::Ready(summary) => html! {
+            <DataTab summary={summary.clone()} samples={state.samples.clone()} enlarged={state.enlarged}
+                {on_resample} on_enlarge={ctx.action(Action::Enlarge)} {on_split} />
+        },
+        DatasetStatus::Failed(_) => html! {
+            <p class="panel">{ "The dataset could not be loaded. The message above says why and what to do." }</p>
+        },
+        DatasetStatus::Waiting => {
+            html! { <p class="panel muted">{ "Starting the background worker…" }</p> }
+        }
+        DatasetStatus::Downloading | DatasetStatus::Parsing => html! {
+            <div class="panel">
+                <h2>{ if state.dataset == DatasetStatus::Parsing { "Decompressing and parsing…" } else { "Downloading the dataset…" } }</h2>
+                <DownloadProgress downloads={state.downloads.clone()} />
+            </div>
+        },
+    };
+    let class_names = state
+        .summary()
+        .map(|s| s.class_names.clone())
+        .unwrap_or_else(|| load_request(&state.params).class_names);
+    html! {
+        <>
+            { body }
+            <DatasetPicker {class_names} {on_pick} on_error={ctx.action(Action::ShowError)} />
+        </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_request_follows_the_url() {
+        let request = load_request(&Params::parse("?seed=5&val=20&data=mnist&classes=3"));
+        assert_eq!((request.split_seed, request.validation_per_mille), (5, 200));
+        assert_eq!(request.class_names.len(), 3);
+        match request.origin {
+            DatasetOrigin::Urls { urls } => assert_eq!(urls[0], "mnist/train-images-idx3-ubyte.gz"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

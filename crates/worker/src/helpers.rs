@@ -1,0 +1,517 @@
+//! Helpers: more Web Workers running this same worker script, so work spreads over every core the
+//! browser offers (`navigator.hardwareConcurrency`). The worker spawns them when it starts.
+//!
+//! - Forests: each helper gets a forest's data once ([`ToHelper::ForestJob`]) and then tree indices
+//!   ([`ToHelper::GrowTree`]), and answers with the grown tree ([`FromHelper::TreeGrown`]). Trees are
+//!   seeded by index, so the forest is the same whoever grew which tree. A helper that fails gives its
+//!   tree back to the worker to grow.
+//! - Networks on the CPU backend (data parallelism, `ml::parallel`): each helper holds a copy of the
+//!   network ([`ToHelper::ReplicaStart`]), computes the gradients of its part of every batch
+//!   ([`ToHelper::ReplicaStep`], [`FromHelper::ReplicaGradients`]) and applies the averaged ones
+//!   ([`ToHelper::ReplicaApply`]). A helper that fails leaves the run; the worker does its part.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use js_sys::{Array, Float32Array, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker};
+
+use crate::helper_protocol::{FromHelper, ToHelper};
+use atelier_core::dataset::Batch;
+use atelier_core::protocol::{self, FromWorker};
+use atelier_ml::classical::forest::{BinnedData, Forest, ForestParams, Tree, ValidForestParams};
+use atelier_ml::host::TreeHelpers;
+use atelier_ml::parallel::{GradientHelpers, PartGradients, Replica, StepSettings};
+
+/// At most this many helpers, whatever the core count.
+const MAX_HELPERS: usize = 7;
+
+struct Helper {
+    worker: Worker,
+    ready: bool,
+    dead: bool,
+    /// The tree it is growing, if any.
+    growing: Option<usize>,
+    /// The job whose data it holds.
+    job: u64,
+    /// The training step whose gradients it is computing, if any.
+    computing: Option<usize>,
+}
+
+#[derive(Default)]
+struct Pool {
+    helpers: Vec<Helper>,
+    /// The current forest: its id and its message with the data, for helpers that become ready later.
+    job: u64,
+    job_message: Option<(String, Uint8Array)>,
+    /// At most this many helpers take part in the current forest.
+    job_limit: usize,
+    grown: VecDeque<(usize, Tree)>,
+    lost: Vec<usize>,
+    /// The current data-parallel run, the helpers (pool indexes) taking part, and their answers as
+    /// (member number, step, gradients).
+    run: u64,
+    members: Vec<usize>,
+    answers: Vec<(usize, usize, Result<PartGradients, String>)>,
+}
+
+thread_local! {
+    static POOL: Rc<RefCell<Pool>> = Rc::new(RefCell::new(Pool::default()));
+    /// The forest a helper holds: job id, binned data, settings.
+    static HELD: RefCell<Option<(u64, BinnedData, ValidForestParams)>> = const { RefCell::new(None) };
+    /// The network copy a helper holds: its run, and the copy or why there is none.
+    static REPLICA: RefCell<Option<(u64, Result<Replica, String>)>> = const { RefCell::new(None) };
+}
+
+fn global_field(path: &[&str]) -> JsValue {
+    path.iter()
+        .fold(js_sys::global().into(), |v: JsValue, key| {
+            Reflect::get(&v, &(*key).into()).unwrap_or(JsValue::UNDEFINED)
+        })
+}
+
+/// Starts helpers, by the main worker only: `cores - 1` (none on one core), or `wanted` when that is more
+/// (the user asked for more workers than the browser reports cores), at most [`MAX_HELPERS`]. A later call
+/// starts only the ones missing.
+pub fn spawn(wanted: usize) {
+    let cores = global_field(&["navigator", "hardwareConcurrency"])
+        .as_f64()
+        .unwrap_or(1.0) as usize;
+    let Some(script) = global_field(&["location", "href"]).as_string() else {
+        return;
+    };
+    let count = cores.saturating_sub(1).max(wanted).min(MAX_HELPERS);
+    POOL.with(|pool| {
+        let have = pool.borrow().helpers.len();
+        for i in have..count {
+            let Ok(worker) = Worker::new(&script) else {
+                return;
+            };
+            let state = pool.clone();
+            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                receive(&state, i, event.data());
+            });
+            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            on_message.forget();
+            let state = pool.clone();
+            let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| fail(&state, i));
+            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            on_error.forget();
+            pool.borrow_mut().helpers.push(Helper {
+                worker,
+                ready: false,
+                dead: false,
+                growing: None,
+                job: 0,
+                computing: None,
+            });
+        }
+    });
+}
+
+/// A helper failed: it is not used again, and its tree goes back to the worker.
+fn fail(state: &Rc<RefCell<Pool>>, i: usize) {
+    let mut pool = state.borrow_mut();
+    let helper = &mut pool.helpers[i];
+    helper.dead = true;
+    let computing = helper.computing.take();
+    if let Some(index) = helper.growing.take() {
+        pool.lost.push(index);
+    }
+    if let (Some(step), Some(member)) = (computing, pool.members.iter().position(|&m| m == i)) {
+        pool.answers
+            .push((member, step, Err("the helper worker failed".into())));
+    }
+}
+
+fn receive(state: &Rc<RefCell<Pool>>, i: usize, data: JsValue) {
+    let (text, attachment) = if Array::is_array(&data) {
+        let parts: Array = data.unchecked_into();
+        (parts.get(0).as_string(), parts.get(1))
+    } else {
+        (data.as_string(), JsValue::UNDEFINED)
+    };
+    let Some(text) = text else { return };
+    // A helper says Ready and Panicked as any worker does; its answers are helper messages.
+    match protocol::decode::<FromWorker>(&text) {
+        Ok(FromWorker::Ready) => {
+            let mut pool = state.borrow_mut();
+            pool.helpers[i].ready = true;
+            let job = pool.job;
+            let taking_part = pool
+                .helpers
+                .iter()
+                .filter(|h| h.job == job && !h.dead)
+                .count();
+            if let (Some((message, bytes)), true) =
+                (pool.job_message.clone(), taking_part < pool.job_limit)
+            {
+                send_job(&mut pool.helpers[i], job, &message, &bytes);
+            }
+            return;
+        }
+        Ok(FromWorker::Panicked { .. }) => return fail(state, i),
+        _ => {}
+    }
+    match protocol::decode::<FromHelper>(&text) {
+        Ok(FromHelper::TreeGrown {
+            job,
+            index,
+            problem,
+        }) => {
+            let mut pool = state.borrow_mut();
+            pool.helpers[i].growing = None;
+            if job != pool.job {
+                return; // An earlier forest's tree (that run was stopped).
+            }
+            let tree = match (problem, attachment.dyn_into::<Uint8Array>()) {
+                (None, Ok(bytes)) => Forest::from_bytes(&bytes.to_vec())
+                    .ok()
+                    .and_then(|mut f| f.trees.pop()),
+                _ => None,
+            };
+            match tree {
+                Some(tree) => pool.grown.push_back((index, tree)),
+                None => pool.lost.push(index),
+            }
+        }
+        Ok(FromHelper::ReplicaGradients {
+            run,
+            step,
+            loss,
+            correct,
+            problem,
+        }) => {
+            let mut pool = state.borrow_mut();
+            pool.helpers[i].computing = None;
+            let member = pool.members.iter().position(|&m| m == i);
+            let (Some(member), true) = (member, run == pool.run) else {
+                return; // An earlier run's answer (that run was stopped).
+            };
+            let answer = match (problem, attachment.dyn_into::<Float32Array>()) {
+                (None, Ok(values)) => Ok(PartGradients {
+                    values: values.to_vec(),
+                    loss,
+                    correct,
+                }),
+                (Some(problem), _) => Err(problem),
+                (None, Err(_)) => Err("the gradients did not arrive".into()),
+            };
+            pool.answers.push((member, step, answer));
+        }
+        Err(_) => {}
+    }
+}
+
+fn send_job(helper: &mut Helper, job: u64, message: &str, bytes: &Uint8Array) {
+    if helper.dead || !helper.ready {
+        return;
+    }
+    let envelope = Array::of2(&JsValue::from_str(message), bytes);
+    if helper.worker.post_message(&envelope).is_ok() {
+        helper.job = job;
+    }
+}
+
+/// The worker's side of the helpers, handed to the forest's fit loop and the networks' training loop.
+#[derive(Default)]
+pub struct Helpers {
+    /// At most this many helpers train a network or grow a forest beside the worker (None: all).
+    pub limit: Option<usize>,
+}
+
+fn post_with_floats(worker: &Worker, message: &ToHelper, values: &Float32Array) -> bool {
+    let envelope = Array::of2(&JsValue::from_str(&protocol::encode(message)), values);
+    worker.post_message(&envelope).is_ok()
+}
+
+impl GradientHelpers for Helpers {
+    fn begin(&mut self, weights: &[u8], settings: StepSettings) -> usize {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            pool.run += 1;
+            pool.answers.clear();
+            let run = pool.run;
+            let message =
+                JsValue::from_str(&protocol::encode(&ToHelper::ReplicaStart { run, settings }));
+            let bytes = Uint8Array::new_with_length(weights.len() as u32);
+            bytes.copy_from(weights);
+            let limit = self.limit.unwrap_or(usize::MAX);
+            let mut members = Vec::new();
+            for (i, helper) in pool.helpers.iter_mut().enumerate() {
+                if members.len() < limit
+                    && helper.ready
+                    && !helper.dead
+                    && helper
+                        .worker
+                        .post_message(&Array::of2(&message, &bytes))
+                        .is_ok()
+                {
+                    helper.computing = None;
+                    members.push(i);
+                }
+            }
+            pool.members = members;
+            pool.members.len()
+        })
+    }
+
+    fn compute(&mut self, helper: usize, step: usize, part: &Batch) -> bool {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let run = pool.run;
+            let Some(&i) = pool.members.get(helper) else {
+                return false;
+            };
+            let h = &mut pool.helpers[i];
+            if h.dead {
+                return false;
+            }
+            let message = ToHelper::ReplicaStep {
+                run,
+                step,
+                rows: part.rows,
+                cols: part.cols,
+                labels: part.labels.clone(),
+            };
+            let sent = post_with_floats(&h.worker, &message, &Float32Array::from(&part.pixels[..]));
+            h.computing = sent.then_some(step);
+            sent
+        })
+    }
+
+    fn collect(&mut self) -> Vec<(usize, usize, Result<PartGradients, String>)> {
+        POOL.with(|pool| std::mem::take(&mut pool.borrow_mut().answers))
+    }
+
+    fn apply(&mut self, helpers: &[usize], step: usize, gradients: &[f32], learning_rate: f64) {
+        POOL.with(|pool| {
+            let pool = pool.borrow();
+            let message = ToHelper::ReplicaApply {
+                run: pool.run,
+                step,
+                learning_rate,
+            };
+            let values = Float32Array::from(gradients);
+            for &member in helpers {
+                if let Some(h) = pool.members.get(member).map(|&i| &pool.helpers[i]) {
+                    post_with_floats(&h.worker, &message, &values);
+                }
+            }
+        })
+    }
+}
+
+impl TreeHelpers for Helpers {
+    fn begin(
+        &mut self,
+        pixels: &[u8],
+        labels: &[u8],
+        features: usize,
+        classes: usize,
+        params: &ForestParams,
+    ) -> usize {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.helpers.iter().all(|h| h.dead) {
+                return 0;
+            }
+            pool.job += 1;
+            pool.grown.clear();
+            pool.lost.clear();
+            let job = pool.job;
+            let message = protocol::encode(&ToHelper::ForestJob {
+                job,
+                n: labels.len(),
+                features,
+                classes,
+                params: params.clone(),
+            });
+            let bytes = Uint8Array::new_with_length((labels.len() + pixels.len()) as u32);
+            bytes.subarray(0, labels.len() as u32).copy_from(labels);
+            bytes
+                .subarray(labels.len() as u32, bytes.length())
+                .copy_from(pixels);
+            let limit = self.limit.unwrap_or(usize::MAX);
+            pool.job_limit = limit;
+            for helper in pool.helpers.iter_mut().filter(|h| !h.dead).take(limit) {
+                send_job(helper, job, &message, &bytes);
+            }
+            pool.job_message = Some((message, bytes));
+            pool.helpers.iter().filter(|h| !h.dead).count().min(limit)
+        })
+    }
+
+    fn request(&mut self, index: usize) -> bool {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let job = pool.job;
+            let Some(helper) = pool
+                .helpers
+                .iter_mut()
+                .find(|h| h.ready && !h.dead && h.growing.is_none() && h.job == job)
+            else {
+                return false;
+            };
+            let message = protocol::encode(&ToHelper::GrowTree { job, index });
+            if helper
+                .worker
+                .post_message(&JsValue::from_str(&message))
+                .is_err()
+            {
+                helper.dead = true;
+                return false;
+            }
+            helper.growing = Some(index);
+            true
+        })
+    }
+
+    fn collect(&mut self) -> Vec<(usize, Tree)> {
+        POOL.with(|pool| pool.borrow_mut().grown.drain(..).collect())
+    }
+
+    fn lost(&mut self) -> Vec<usize> {
+        POOL.with(|pool| std::mem::take(&mut pool.borrow_mut().lost))
+    }
+}
+
+/// In a helper: keeps a forest's data, binned, for the trees asked next.
+pub fn hold_job(
+    job: u64,
+    n: usize,
+    features: usize,
+    classes: usize,
+    params: ForestParams,
+    attachment: JsValue,
+) -> Result<(), String> {
+    let bytes = attachment
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| "the forest's data did not arrive".to_string())?
+        .to_vec();
+    if bytes.len() != n * (features + 1) || features == 0 || classes == 0 {
+        return Err("the forest's data has the wrong size".into());
+    }
+    let valid = params.check(features).map_err(|e| e.to_string())?;
+    let (labels, pixels) = bytes.split_at(n);
+    if labels.iter().any(|&l| l as usize >= classes) {
+        return Err("a label is past the class count".into());
+    }
+    let data = BinnedData::new(pixels, labels, features, classes, valid.params.bins);
+    HELD.with(|h| *h.borrow_mut() = Some((job, data, valid)));
+    Ok(())
+}
+
+/// In a helper: grows tree `index` of the held forest; the answer and the one-tree file to send with it.
+pub fn grow(job: u64, index: usize) -> (FromHelper, Option<Uint8Array>) {
+    HELD.with(|held| match held.borrow().as_ref() {
+        Some((held_job, data, params)) if *held_job == job => {
+            let mut forest = Forest::new(data);
+            forest.trees.push(atelier_ml::classical::forest::grow_tree(
+                data, params, index,
+            ));
+            let bytes = forest.to_bytes();
+            let array = Uint8Array::new_with_length(bytes.len() as u32);
+            array.copy_from(&bytes);
+            (
+                FromHelper::TreeGrown {
+                    job,
+                    index,
+                    problem: None,
+                },
+                Some(array),
+            )
+        }
+        _ => (
+            FromHelper::TreeGrown {
+                job,
+                index,
+                problem: Some("this helper does not hold that forest's data".into()),
+            },
+            None,
+        ),
+    })
+}
+
+/// In a helper: takes a copy of a network for a data-parallel run.
+pub fn start_replica(run: u64, settings: StepSettings, attachment: JsValue) {
+    let replica = attachment
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| "the network's weights did not arrive".to_string())
+        .and_then(|bytes| Replica::new(&bytes.to_vec(), settings));
+    REPLICA.with(|r| *r.borrow_mut() = Some((run, replica)));
+}
+
+/// In a helper: the gradients of the held copy on a part of a batch; the answer and the gradients to
+/// send with it.
+pub async fn replica_step(
+    run: u64,
+    step: usize,
+    (rows, cols, labels): (usize, usize, Vec<u8>),
+    attachment: JsValue,
+) -> (FromHelper, Option<Float32Array>) {
+    let answer = |problem: String| {
+        let message = FromHelper::ReplicaGradients {
+            run,
+            step,
+            loss: 0.0,
+            correct: 0.0,
+            problem: Some(problem),
+        };
+        (message, None)
+    };
+    let pixels = match attachment.dyn_into::<Float32Array>() {
+        Ok(p) if p.length() as usize == rows * cols * labels.len() => p.to_vec(),
+        _ => return answer("the images did not arrive whole".into()),
+    };
+    // Taken out while it works (the borrow is not held across an await), put back after.
+    let held = REPLICA.with(|r| r.borrow_mut().take());
+    let mut replica = match held {
+        Some((held_run, Ok(replica))) if held_run == run => replica,
+        Some((_, Err(problem))) => return answer(problem),
+        _ => return answer("this helper holds no copy of that network".into()),
+    };
+    let batch = Batch {
+        pixels,
+        labels,
+        rows,
+        cols,
+    };
+    let result = replica.gradients(&batch).await;
+    REPLICA.with(|r| *r.borrow_mut() = Some((run, Ok(replica))));
+    match result {
+        Ok(part) => (
+            FromHelper::ReplicaGradients {
+                run,
+                step,
+                loss: part.loss,
+                correct: part.correct,
+                problem: None,
+            },
+            Some(Float32Array::from(&part.values[..])),
+        ),
+        Err(e) => answer(e.to_string()),
+    }
+}
+
+/// In a helper: the step every copy takes. A failure is kept and given as the answer to the next part.
+pub fn replica_apply(run: u64, learning_rate: f64, attachment: JsValue) {
+    REPLICA.with(|r| {
+        let mut held = r.borrow_mut();
+        let Some((held_run, Ok(replica))) = held.as_mut() else {
+            return;
+        };
+        if *held_run != run {
+            return;
+        }
+        let result = attachment
+            .dyn_into::<Float32Array>()
+            .map_err(|_| "the averaged gradients did not arrive".to_string())
+            .and_then(|values| replica.apply(&values.to_vec(), learning_rate));
+        if let Err(problem) = result {
+            *held = Some((run, Err(problem)));
+        }
+    });
+}

@@ -1,0 +1,306 @@
+//! The worker's message loop.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::Array;
+use wasm_bindgen::prelude::*;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+
+use super::jobs;
+use super::{backend, fetch, summary};
+use crate::clock::now_ms;
+use crate::env::Post;
+use crate::helper_protocol::{FromHelper, ToHelper};
+use crate::state::WorkerState;
+use crate::web::WebEnv;
+use atelier_core::DataError;
+use atelier_core::dataset::{Dataset, FileNames, Part, RawFiles};
+use atelier_core::protocol::{self, BackendKind, DatasetOrigin, FromWorker, LoadDataset, ToWorker};
+
+thread_local! {
+    /// The worker's state, shared by the message handler and the jobs it starts.
+    static STATE: Rc<RefCell<WorkerState>> = Rc::new(RefCell::new(WorkerState::default()));
+}
+
+fn state() -> Rc<RefCell<WorkerState>> {
+    STATE.with(Rc::clone)
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Sends a message to the page.
+fn post(message: &FromWorker) {
+    WebEnv.post(message);
+}
+
+/// Answers the worker this one helps, with a typed array beside the message when there is one.
+fn post_helper(message: &FromHelper, attachment: Option<&JsValue>) {
+    let text = JsValue::from_str(&protocol::encode(message));
+    let _ = match attachment {
+        Some(attachment) => scope().post_message(&Array::of2(&text, attachment)),
+        None => scope().post_message(&text),
+    };
+}
+
+/// Sets up the panic hook and the message handler, then says `Ready`.
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        post(&FromWorker::Panicked {
+            message: info.to_string(),
+        });
+    }));
+    let handler = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
+        let data = event.data();
+        let (text, attachment) = if Array::is_array(&data) {
+            let parts: Array = data.unchecked_into();
+            (parts.get(0).as_string(), parts.get(1))
+        } else {
+            (data.as_string(), JsValue::UNDEFINED)
+        };
+        let Some(text) = text else {
+            return post(&FromWorker::Error {
+                message: "the worker got a message that is not text".into(),
+            });
+        };
+        match protocol::decode::<ToWorker>(&text) {
+            // Stop must act while a job is running, so it is handled at once, not queued behind it.
+            Ok(ToWorker::Stop) => state().borrow_mut().stop = true,
+            Ok(ToWorker::LoseDeviceAfter { batches }) => {
+                state().borrow_mut().lose_device_after = Some(batches)
+            }
+            Ok(message) => wasm_bindgen_futures::spawn_local(handle(message, attachment)),
+            // Not the page's: a helper's job from the worker that spawned this one, or garbage.
+            Err(e) => match protocol::decode::<ToHelper>(&text) {
+                Ok(message) => {
+                    wasm_bindgen_futures::spawn_local(handle_helper(message, attachment))
+                }
+                Err(_) => post(&FromWorker::Error { message: e }),
+            },
+        }
+    });
+    scope().set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    handler.forget();
+    post(&FromWorker::Ready);
+}
+
+async fn handle(message: ToWorker, attachment: JsValue) {
+    let (state, env) = (state(), WebEnv);
+    match message {
+        ToWorker::InitBackend {
+            preference,
+            workers,
+        } => {
+            // Only the page's worker is asked for a backend: it starts the helpers.
+            super::helpers::spawn(workers.saturating_sub(1));
+            let (info, device) = backend::detect(preference).await;
+            let label = match info.kind {
+                BackendKind::WebGpu => "WebGPU",
+                BackendKind::Cpu => "CPU",
+            };
+            {
+                let mut s = state.borrow_mut();
+                s.device = Some(device);
+                s.backend_label = label.into();
+            }
+            post(&FromWorker::Backend(info));
+            jobs::storage::restore(&state, &env).await;
+        }
+        ToWorker::LoadDataset(request) => match load_dataset(&request, attachment).await {
+            Ok(dataset) => {
+                let grid = summary::sample_grid(&dataset, Part::Train, 10, request.split_seed);
+                state.borrow_mut().dataset = Some(dataset);
+                post(&FromWorker::Samples(grid));
+            }
+            Err(e) => post(&FromWorker::DatasetFailed {
+                message: e.to_string(),
+            }),
+        },
+        ToWorker::Resplit {
+            validation_per_mille,
+            seed,
+        } => {
+            if state.borrow().running {
+                return post(&FromWorker::Error {
+                    message: "the split cannot change during a run; stop it first".into(),
+                });
+            }
+            let Some(dataset) = state.borrow_mut().dataset.take() else {
+                return post(&FromWorker::Error {
+                    message: "no dataset is loaded yet".into(),
+                });
+            };
+            let mut dataset = Rc::try_unwrap(dataset).unwrap_or_else(|shared| (*shared).clone());
+            let start = now_ms();
+            match dataset.resplit(validation_per_mille, seed) {
+                Err(e) => post(&FromWorker::Error {
+                    message: e.to_string(),
+                }),
+                Ok(()) => {
+                    post(&FromWorker::DatasetReady(Box::new(summary::summarise(
+                        &dataset,
+                        now_ms() - start,
+                    ))));
+                    post(&FromWorker::Samples(summary::sample_grid(
+                        &dataset,
+                        Part::Train,
+                        10,
+                        seed,
+                    )));
+                }
+            }
+            state.borrow_mut().dataset = Some(Rc::new(dataset));
+        }
+        ToWorker::Resample {
+            part,
+            per_class,
+            seed,
+        } => match state.borrow().dataset.clone() {
+            Some(dataset) => post(&FromWorker::Samples(summary::sample_grid(
+                &dataset, part, per_class, seed,
+            ))),
+            None => post(&FromWorker::Error {
+                message: "no dataset is loaded yet".into(),
+            }),
+        },
+        ToWorker::Train { settings } => jobs::train::train(&state, &env, settings).await,
+        ToWorker::Stop => state.borrow_mut().stop = true,
+        ToWorker::LoseDeviceAfter { batches } => {
+            state.borrow_mut().lose_device_after = Some(batches)
+        }
+        ToWorker::TestImages { indices } => post(&jobs::explain::test_images(&state, &indices)),
+        ToWorker::Explain {
+            model_id,
+            test_index,
+            class,
+            layer,
+        } => post(&jobs::explain::explain(&state, &model_id, test_index, class, layer).await),
+        ToWorker::Predict {
+            label,
+            rows,
+            cols,
+            pixels,
+        } => post(&jobs::predict::predict(&state, &env, label, rows, cols, pixels).await),
+        ToWorker::DeleteModel { id } => jobs::storage::delete(&state, &env, &id).await,
+        ToWorker::ExportModel { id, format } => {
+            jobs::storage::export(&state, &env, &id, &format).await
+        }
+        ToWorker::ImportModel { name } => match attachment.dyn_into::<web_sys::Blob>() {
+            Ok(blob) => match fetch::read_blob(&blob, &name).await {
+                Ok(bytes) => jobs::import::import(&state, &env, &name, bytes).await,
+                Err(e) => post(&FromWorker::Error {
+                    message: e.to_string(),
+                }),
+            },
+            Err(_) => post(&FromWorker::Error {
+                message: format!("{name} did not reach the worker"),
+            }),
+        },
+    }
+}
+
+/// A job from the worker that spawned this one (this worker is its helper).
+async fn handle_helper(message: ToHelper, attachment: JsValue) {
+    match message {
+        ToHelper::ForestJob {
+            job,
+            n,
+            features,
+            classes,
+            params,
+        } => {
+            if let Err(problem) =
+                super::helpers::hold_job(job, n, features, classes, params, attachment)
+            {
+                post(&FromWorker::Error { message: problem });
+            }
+        }
+        ToHelper::GrowTree { job, index } => {
+            let (message, tree) = super::helpers::grow(job, index);
+            post_helper(&message, tree.map(JsValue::from).as_ref())
+        }
+        ToHelper::ReplicaStart { run, settings } => {
+            super::helpers::start_replica(run, settings, attachment)
+        }
+        ToHelper::ReplicaStep {
+            run,
+            step,
+            rows,
+            cols,
+            labels,
+        } => {
+            let (message, gradients) =
+                super::helpers::replica_step(run, step, (rows, cols, labels), attachment).await;
+            post_helper(&message, gradients.map(JsValue::from).as_ref())
+        }
+        ToHelper::ReplicaApply {
+            run,
+            step: _,
+            learning_rate,
+        } => super::helpers::replica_apply(run, learning_rate, attachment),
+    }
+}
+
+/// Downloads or reads the four files, parses them and posts the summary. Returns the dataset.
+async fn load_dataset(
+    request: &LoadDataset,
+    attachments: JsValue,
+) -> Result<Rc<Dataset>, DataError> {
+    let mut contents: Vec<Vec<u8>> = Vec::with_capacity(4);
+    let files: Vec<String> = match &request.origin {
+        DatasetOrigin::Urls { urls } => {
+            let files: Vec<String> = urls
+                .iter()
+                .map(|u| u.rsplit('/').next().unwrap_or(u).to_string())
+                .collect();
+            // One after another: the progress bars fill in order, and a missing small file is reported
+            // before the big ones are fetched in vain.
+            for (url, file) in urls.iter().zip(&files) {
+                contents
+                    .push(fetch::download(url, file, &|p| post(&FromWorker::Download(p))).await?);
+            }
+            files
+        }
+        DatasetOrigin::PickedFiles { names } => {
+            let blobs: Array = attachments.dyn_into().map_err(|_| {
+                DataError::InvalidOption("the picked files did not reach the worker".into())
+            })?;
+            for (i, name) in names.iter().enumerate() {
+                let blob: web_sys::Blob = blobs.get(i as u32).dyn_into().map_err(|_| {
+                    DataError::InvalidOption(format!("{name} did not reach the worker"))
+                })?;
+                contents.push(fetch::read_blob(&blob, name).await?);
+            }
+            names.to_vec()
+        }
+    };
+    post(&FromWorker::Parsing);
+    let start = now_ms();
+    let names = FileNames {
+        train_images: files[0].clone(),
+        train_labels: files[1].clone(),
+        test_images: files[2].clone(),
+        test_labels: files[3].clone(),
+    };
+    let mut contents = contents.into_iter();
+    let mut next = || contents.next().unwrap_or_default();
+    let raw = RawFiles {
+        train_images: next(),
+        train_labels: next(),
+        test_images: next(),
+        test_labels: next(),
+    };
+    let dataset = Dataset::from_files(
+        &names,
+        &raw,
+        request.class_names.clone(),
+        request.validation_per_mille,
+        request.split_seed,
+    )?;
+    let summary = summary::summarise(&dataset, now_ms() - start);
+    post(&FromWorker::DatasetReady(Box::new(summary)));
+    Ok(Rc::new(dataset))
+}
