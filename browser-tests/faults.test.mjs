@@ -25,7 +25,8 @@ test('a WebGPU device lost mid-run keeps the best epoch, evaluates it on the CPU
   assert.match(await byTestId(page, 'backend-reason').textContent(), /GPU was lost/);
   // The kept model was evaluated (on the CPU) on all 200 test images and is listed.
   const accuracy = Number(await byTestId(page, 'metric-test-accuracy').textContent());
-  assert.ok(accuracy > 0.2, `test accuracy of the kept epoch ${accuracy}`);
+  // One epoch on 128 images scored 0.37 in every CI run (chance is 0.1).
+  assert.ok(accuracy > 0.3, `test accuracy of the kept epoch ${accuracy}`);
   assert.equal(await page.locator('[data-testid="model-list"] tr[data-model="refcnn"]').count(), 1);
   // Going on: the button trains again, now on the CPU backend, and the first model stays.
   await byTestId(page, 'use-cpu-button').click();
@@ -39,7 +40,7 @@ test('a WebGPU device lost mid-run keeps the best epoch, evaluates it on the CPU
   // What the lost device printed is expected; nothing else may fail.
   const unexpected = errors.filter((e) => !/lost|destroyed|Destroyed|Instance dropped|Device|GPU/.test(e));
   assert.deepEqual(unexpected, []);
-  console.log(`# device loss: the kept epoch scored ${accuracy} on 200 test images; ${errors.length} console errors from the lost device`);
+  console.log(`# device loss: the kept epoch scored ${accuracy} on 200 test images; ${errors.length} console errors from the lost device: ${[...new Set(errors.map((e) => e.slice(0, 80)))].join(' | ')}`);
   await page.close();
 });
 

@@ -95,6 +95,8 @@ for (const scheme of ['light', 'dark']) {
     assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
     // A trained model fills the tables, the charts and the comparison.
     assert.equal(await waitForRun(page), 'done');
+    await byTestId(page, 'tab-compare').click();
+    assert.equal(await page.locator('.compare-tab h2').first().textContent(), '1 model');
     for (const width of [360, 1280]) {
       await page.setViewportSize({ width, height: 780 });
       for (const tab of TABS) {

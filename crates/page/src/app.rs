@@ -124,10 +124,7 @@ pub fn app() -> Html {
             let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&params.to_query()));
         }
     });
-    let ctx = Ctx {
-        state: state.clone(),
-        worker: worker.clone(),
-    };
+    let ctx = Ctx::new(state.clone(), worker.clone());
     let on_dismiss_notice = ctx.action(Action::DismissNotice);
     let on_tab = ctx.action(Action::SetTab);
     let tab_body = match state.params.tab {

@@ -151,6 +151,9 @@ pub struct State {
     pub notices: Vec<String>,
     /// `autorun=1` has started its run (it runs once per page load).
     pub autorun_fired: bool,
+    /// Counts the changes: every action makes a new version (what the tab containers compare, since a
+    /// reducer handle always reads the newest state).
+    pub version: u64,
 }
 
 /// Every change to the state.
@@ -326,6 +329,7 @@ impl Reducible for State {
 
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
+        next.version = self.version + 1;
         match action {
             Action::FromWorker(message) => next.receive(message),
             Action::WorkerFailed(message) => {
@@ -387,6 +391,15 @@ mod tests {
 
     fn reduce(state: State, action: Action) -> State {
         (*Rc::new(state).reduce(action)).clone()
+    }
+
+    #[test]
+    fn every_action_makes_a_new_version() {
+        let s = State::default();
+        let s = reduce(s, Action::SetTab(Tab::Predict));
+        assert_eq!(s.version, 1);
+        let s = reduce(s, Action::ShowError("x".into()));
+        assert_eq!(s.version, 2);
     }
 
     #[test]

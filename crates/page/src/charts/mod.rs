@@ -43,14 +43,20 @@ pub mod palette {
     /// The surface of the theme the page shows: light when the browser prefers a light colour scheme,
     /// as the style sheet decides; dark otherwise (and natively, where there is no browser).
     pub fn surface() -> Surface {
-        let light = web_sys::window()
-            .and_then(|w| {
-                w.match_media("(prefers-color-scheme: light)")
-                    .ok()
-                    .flatten()
-            })
-            .is_some_and(|query| query.matches());
-        if light { LIGHT } else { DARK }
+        #[cfg(target_arch = "wasm32")]
+        {
+            let light = web_sys::window()
+                .and_then(|w| {
+                    w.match_media("(prefers-color-scheme: light)")
+                        .ok()
+                        .flatten()
+                })
+                .is_some_and(|query| query.matches());
+            if light {
+                return LIGHT;
+            }
+        }
+        DARK
     }
 }
 

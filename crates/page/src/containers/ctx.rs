@@ -13,13 +13,16 @@ use atelier_core::protocol::ModelReport;
 pub struct Ctx {
     pub state: UseReducerHandle<State>,
     pub worker: WorkerHandle,
+    /// The state's version when this context was made.
+    version: u64,
 }
 
-/// Equal when both hold the same version of the state (the reducer makes a new one on every change)
-/// and the same worker: a container renders again only when something it could show changed.
+/// Equal when made from the same version of the state and the same worker: a container renders again
+/// only when the state changed. (A reducer handle always reads the newest state, so two handles cannot
+/// tell an old render from a new one; the version taken at render time can.)
 impl PartialEq for Ctx {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(&*self.state, &*other.state) && self.worker == other.worker
+        self.version == other.version && self.worker == other.worker
     }
 }
 
@@ -30,6 +33,16 @@ pub struct CtxProps {
 }
 
 impl Ctx {
+    /// The context of this render.
+    pub fn new(state: UseReducerHandle<State>, worker: WorkerHandle) -> Self {
+        let version = state.version;
+        Self {
+            state,
+            worker,
+            version,
+        }
+    }
+
     /// Dispatches actions to the reducer.
     pub fn dispatcher(&self) -> UseReducerDispatcher<State> {
         self.state.dispatcher()
