@@ -37,10 +37,9 @@ test('a WebGPU device lost mid-run keeps the best epoch, evaluates it on the CPU
   assert.equal(texts.length, 2);
   assert.equal(texts.filter((t) => /WebGPU/.test(t)).length, 1, texts.join(' | '));
   assert.equal(texts.filter((t) => /CPU/.test(t)).length, 1, texts.join(' | '));
-  // What the lost device printed is expected; nothing else may fail.
-  const unexpected = errors.filter((e) => !/lost|destroyed|Destroyed|Instance dropped|Device|GPU/.test(e));
-  assert.deepEqual(unexpected, []);
-  console.log(`# device loss: the kept epoch scored ${accuracy} on 200 test images; ${errors.length} console errors from the lost device: ${[...new Set(errors.map((e) => e.slice(0, 80)))].join(' | ')}`);
+  // The lost device is handled, not reported: no console error at all (none were seen on 2026-12-02).
+  assert.deepEqual(errors, []);
+  console.log(`# device loss: the kept epoch scored ${accuracy} on 200 test images`);
   await page.close();
 });
 
