@@ -71,6 +71,10 @@ if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; 
   cargo +nightly install trunk --version "$TRUNK_VERSION" --locked --force
 fi
 
+CURRENT_STEP="python3 (make test's check for import loops between modules)"
+step "$CURRENT_STEP"
+if ! have python3; then apt_install python3; fi
+
 CURRENT_STEP="C++ compiler (the cargo-fuzz targets build libFuzzer in the tests)"
 step "$CURRENT_STEP"
 if ! have c++; then apt_install g++; fi
