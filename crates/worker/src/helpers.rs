@@ -127,12 +127,7 @@ fn fail(state: &Rc<RefCell<Pool>>, i: usize) {
 }
 
 fn receive(state: &Rc<RefCell<Pool>>, i: usize, data: JsValue) {
-    let (text, attachment) = if Array::is_array(&data) {
-        let parts: Array = data.unchecked_into();
-        (parts.get(0).as_string(), parts.get(1))
-    } else {
-        (data.as_string(), JsValue::UNDEFINED)
-    };
+    let (text, attachment) = crate::envelope::unpack(data);
     let Some(text) = text else { return };
     // A helper says Ready and Panicked as any worker does; its answers are helper messages.
     match protocol::decode::<FromWorker>(&text) {

@@ -7,6 +7,7 @@
 mod backend;
 mod clock;
 pub mod env;
+mod envelope;
 mod fetch;
 mod helper_protocol;
 mod helpers;

@@ -54,13 +54,7 @@ pub fn start() {
         });
     }));
     let handler = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
-        let data = event.data();
-        let (text, attachment) = if Array::is_array(&data) {
-            let parts: Array = data.unchecked_into();
-            (parts.get(0).as_string(), parts.get(1))
-        } else {
-            (data.as_string(), JsValue::UNDEFINED)
-        };
+        let (text, attachment) = crate::envelope::unpack(event.data());
         let Some(text) = text else {
             return post(&FromWorker::Error {
                 message: "the worker got a message that is not text".into(),
