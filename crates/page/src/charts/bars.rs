@@ -123,11 +123,12 @@ pub fn draw(canvas: &HtmlCanvasElement, chart: &BarChart) -> Result<(), String> 
         CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2D context")?;
     let root = backend.into_drawing_area();
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-    root.fill(&rgb(palette::surface().background))
-        .map_err(err)?;
+    // The theme is read once per drawing (a media query each time it is asked).
+    let surface = palette::surface();
+    root.fill(&rgb(surface.background)).map_err(err)?;
     let n = chart.categories.len().max(1) as f64;
     let y_max = (chart.max_value() * 1.08).max(1.0);
-    let text = rgb(palette::surface().text);
+    let text = rgb(surface.text);
     let mut plot = ChartBuilder::on(&root)
         .margin(MARGIN)
         .x_label_area_size(X_LABEL_AREA)
@@ -142,11 +143,11 @@ pub fn draw(canvas: &HtmlCanvasElement, chart: &BarChart) -> Result<(), String> 
         .y_desc(chart.y_label.as_str())
         .label_style(("sans-serif", 12).into_font().color(&text))
         .axis_desc_style(("sans-serif", 12).into_font().color(&text))
-        .axis_style(rgb(palette::surface().grid))
+        .axis_style(rgb(surface.grid))
         // No minor grid: plotters strokes each of its (many) light lines separately, which took most of a
         // redraw's time in the browser (profiled: ~1 s of every 3 s while training).
         .max_light_lines(0)
-        .bold_line_style(rgb(palette::surface().grid))
+        .bold_line_style(rgb(surface.grid))
         .draw()
         .map_err(err)?;
     for (s, series) in chart.series.iter().enumerate() {

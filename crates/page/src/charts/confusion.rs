@@ -51,7 +51,9 @@ pub fn draw(
     canvas.set_height(side as u32);
     let ctx = super::context_2d(canvas)?;
     let css = |c: (u8, u8, u8)| format!("rgb({},{},{})", c.0, c.1, c.2);
-    ctx.set_fill_style_str(&css(palette::surface().background));
+    // The theme is read once per drawing (a media query each time it is asked).
+    let surface = palette::surface();
+    ctx.set_fill_style_str(&css(surface.background));
     ctx.fill_rect(0.0, 0.0, side, side);
     let max = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
     ctx.set_font("11px sans-serif");
@@ -84,7 +86,7 @@ pub fn draw(
             let _ = ctx.fill_text(&label, x + CELL / 2.0, y + CELL / 2.0);
         }
     }
-    ctx.set_fill_style_str(&css(palette::surface().text));
+    ctx.set_fill_style_str(&css(surface.text));
     ctx.set_text_align("right");
     for (i, name) in class_names.iter().enumerate().take(n) {
         let _ = ctx.fill_text(name, LABEL_AREA - 6.0, LABEL_AREA + (i as f64 + 0.5) * CELL);

@@ -110,9 +110,10 @@ pub fn draw(canvas: &HtmlCanvasElement, chart: &LineChart) -> Result<(), String>
         CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2D context")?;
     let root = backend.into_drawing_area();
     let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-    root.fill(&rgb(palette::surface().background))
-        .map_err(err)?;
-    let text = rgb(palette::surface().text);
+    // The theme is read once per drawing (a media query each time it is asked).
+    let surface = palette::surface();
+    root.fill(&rgb(surface.background)).map_err(err)?;
+    let text = rgb(surface.text);
     let (y0, y1) = chart.y_bounds();
     let x_max = chart
         .curves
@@ -133,11 +134,11 @@ pub fn draw(canvas: &HtmlCanvasElement, chart: &LineChart) -> Result<(), String>
         .y_desc(chart.y_label.as_str())
         .label_style(("sans-serif", 12).into_font().color(&text))
         .axis_desc_style(("sans-serif", 12).into_font().color(&text))
-        .axis_style(rgb(palette::surface().grid))
+        .axis_style(rgb(surface.grid))
         // No minor grid: plotters strokes each of its (many) light lines separately, which took most of a
         // redraw's time in the browser (profiled: ~1 s of every 3 s while training).
         .max_light_lines(0)
-        .bold_line_style(rgb(palette::surface().grid))
+        .bold_line_style(rgb(surface.grid))
         .draw()
         .map_err(err)?;
     for curve in &chart.curves {
@@ -161,8 +162,8 @@ pub fn draw(canvas: &HtmlCanvasElement, chart: &LineChart) -> Result<(), String>
     }
     if !chart.curves.is_empty() {
         plot.configure_series_labels()
-            .background_style(rgb(palette::surface().background).mix(0.8))
-            .border_style(rgb(palette::surface().grid))
+            .background_style(rgb(surface.background).mix(0.8))
+            .border_style(rgb(surface.grid))
             .label_font(("sans-serif", 12).into_font().color(&text))
             .position(SeriesLabelPosition::UpperRight)
             .draw()
