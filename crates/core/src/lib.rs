@@ -15,6 +15,7 @@ pub mod protocol;
 pub mod rng;
 pub mod source;
 pub mod stats;
+pub mod study;
 
 pub use dataset::{Dataset, Split};
 pub use error::DataError;

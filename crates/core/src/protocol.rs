@@ -597,6 +597,18 @@ pub struct Predictions {
     pub milliseconds: f64,
 }
 
+/// The Grad-CAM panels and test images a report asked for. Each explanation that could not be made is a
+/// sentence in `problems` instead (the report says so).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportMaterial {
+    pub explanations: Vec<Explanation>,
+    pub rows: usize,
+    pub cols: usize,
+    /// (test index, pixels), in the order asked.
+    pub images: Vec<(usize, Vec<u8>)>,
+    pub problems: Vec<String>,
+}
+
 /// Messages from the UI to the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
@@ -645,6 +657,12 @@ pub enum ToWorker {
         cols: usize,
         pixels: Vec<u8>,
     },
+    /// What a written report needs from the worker (answered with `ReportMaterial`): Grad-CAM of test
+    /// images, as (model id, test index) pairs, and the pixels of other test images.
+    ReportMaterial {
+        explain: Vec<(String, usize)>,
+        images: Vec<usize>,
+    },
     /// Pick other sample images for the explorer grid.
     Resample {
         part: Part,
@@ -663,7 +681,7 @@ pub struct FileProgress {
 }
 
 /// Items per class in each part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ClassBalance {
     pub train: Vec<usize>,
     pub validation: Vec<usize>,
@@ -791,6 +809,8 @@ pub enum FromWorker {
     },
     Explanation(Box<Explanation>),
     Predictions(Box<Predictions>),
+    /// The answer to `ToWorker::ReportMaterial`.
+    ReportMaterial(Box<ReportMaterial>),
     /// A request could not be served (no dataset yet, for example).
     Error {
         message: String,

@@ -118,6 +118,7 @@ pub fn app() -> Html {
     let state = use_reducer(|| State::from_query(&location_search()));
     let worker = use_worker(&state);
     use_autorun(&state, &worker);
+    super::report::use_report(&state, &worker);
     // Every change of the parameters is written to the URL, so the address bar can be shared.
     use_effect_with(state.params.clone(), |params| {
         if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {

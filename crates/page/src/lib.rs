@@ -5,6 +5,7 @@ pub mod bridge;
 pub mod charts;
 pub mod components;
 pub mod containers;
+pub mod report;
 pub mod state;
 pub mod text;
 pub mod url;

@@ -6,9 +6,10 @@ use yew::Reducible;
 
 use super::url::{Params, Tab};
 use atelier_core::protocol::{
-    BackendInfo, BatchPoint, DatasetSummary, EpochPoint, FileProgress, FromWorker, ModelReport,
-    RunEnd, SampleGrid, TrainSettings,
+    BackendInfo, BatchPoint, DatasetSummary, EpochPoint, Explanation, FileProgress, FromWorker,
+    ModelReport, Predictions, ReportMaterial, RunEnd, SampleGrid, TrainSettings,
 };
+use atelier_core::study::analysis::Plan;
 
 /// Where the dataset stands.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -121,6 +122,32 @@ pub struct Gallery {
     pub images: Option<(usize, usize, Vec<Vec<u8>>)>,
 }
 
+/// The two files a report is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One self-contained HTML file.
+    Html,
+    /// `report.md` and its figures as PNG files, in a zip.
+    Markdown,
+}
+
+/// A report being written: what it asked the worker for, and the answer once it is there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportJob {
+    pub format: ReportFormat,
+    pub plan: Rc<Plan>,
+    pub material: Option<Rc<ReportMaterial>>,
+}
+
+/// An image the user pinned to the report.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pin {
+    /// A Grad-CAM explanation of a test image.
+    Explanation(Rc<Explanation>),
+    /// The user's own image with every model's answer (ticked in on the Predict tab).
+    Prediction(Rc<Predictions>),
+}
+
 /// Everything the page shows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct State {
@@ -151,6 +178,14 @@ pub struct State {
     pub notices: Vec<String>,
     /// `autorun=1` has started its run (it runs once per page load).
     pub autorun_fired: bool,
+    /// The report being written, if one is.
+    pub report: Option<ReportJob>,
+    /// What became of the last report (`report-status`).
+    pub report_status: Option<String>,
+    /// `report=1` has asked for its report (once per page load).
+    pub report_fired: bool,
+    /// Images pinned to the report, in the order pinned.
+    pub pinned: Vec<Pin>,
     /// Counts the changes: every action makes a new version (what the tab containers compare, since a
     /// reducer handle always reads the newest state).
     pub version: u64,
@@ -170,6 +205,13 @@ pub enum Action {
     /// A run was asked for.
     TrainRequested,
     AutorunFired,
+    /// A report was asked for; the worker was sent the plan's requests.
+    ReportRequested(ReportFormat, Rc<Plan>),
+    /// The report was saved, or could not be: the sentence to show.
+    ReportEnded(String),
+    ReportFired,
+    /// Pins an image to the report (again: unpins it).
+    TogglePin(Pin),
     SelectModel(String),
     /// Show these test images; their pixels arrive as `FromWorker::TestImages`.
     OpenGallery(Gallery),
@@ -185,7 +227,26 @@ pub enum Action {
     DismissError(usize),
 }
 
+impl Pin {
+    /// True when both pin the same image (the same test image and model, or the same user image).
+    pub fn same_image(&self, other: &Pin) -> bool {
+        match (self, other) {
+            (Pin::Explanation(a), Pin::Explanation(b)) => {
+                (&a.model_id, a.test_index, a.class, a.layer)
+                    == (&b.model_id, b.test_index, b.class, b.layer)
+            }
+            (Pin::Prediction(a), Pin::Prediction(b)) => a.label == b.label && a.image == b.image,
+            _ => false,
+        }
+    }
+}
+
 impl State {
+    /// True when this image is pinned to the report.
+    pub fn is_pinned(&self, pin: &Pin) -> bool {
+        self.pinned.iter().any(|p| p.same_image(pin))
+    }
+
     /// The starting state for a URL query.
     pub fn from_query(query: &str) -> Self {
         Self {
@@ -291,6 +352,11 @@ impl State {
             FromWorker::ModelFile { .. } => {}
             FromWorker::Explanation(explanation) => next.explanation = Some(Rc::new(*explanation)),
             FromWorker::Predictions(predictions) => next.predictions = Some(Rc::new(*predictions)),
+            FromWorker::ReportMaterial(material) => {
+                if let Some(job) = next.report.as_mut() {
+                    job.material = Some(Rc::new(*material));
+                }
+            }
             FromWorker::ModelDeleted { id } => {
                 next.models.retain(|m| m.id != id);
                 if next.selected.as_deref() == Some(id.as_str()) {
@@ -304,6 +370,12 @@ impl State {
                 }
                 // The new worker reloads the saved models and announces them again.
                 next.models.clear();
+                if next.report.take().is_some() {
+                    next.report_status = Some(
+                        "The report was not written: the worker restarted. Make it again once the models are back."
+                            .into(),
+                    );
+                }
                 next.errors.push(format!(
                 "The worker stopped on an internal error ({message}). It has been restarted and the data \
                  is loading again."
@@ -359,6 +431,25 @@ impl Reducible for State {
                 };
             }
             Action::AutorunFired => next.autorun_fired = true,
+            Action::ReportRequested(format, plan) => {
+                next.report = Some(ReportJob {
+                    format,
+                    plan,
+                    material: None,
+                });
+                next.report_status = Some("Writing the report…".into());
+            }
+            Action::ReportEnded(status) => {
+                next.report = None;
+                next.report_status = Some(status);
+            }
+            Action::ReportFired => next.report_fired = true,
+            Action::TogglePin(pin) => match next.pinned.iter().position(|p| p.same_image(&pin)) {
+                Some(at) => {
+                    next.pinned.remove(at);
+                }
+                None => next.pinned.push(pin),
+            },
             Action::SelectModel(id) => next.selected = Some(id),
             Action::OpenGallery(gallery) => next.gallery = Some(gallery),
             Action::CloseGallery => next.gallery = None,
@@ -531,6 +622,55 @@ mod tests {
         assert_eq!(s.worker_generation, 1);
         assert!(!s.worker_ready);
         assert!(s.errors[0].contains("boom"));
+    }
+
+    #[test]
+    fn a_report_waits_for_its_material_and_pins_toggle() {
+        let s = reduce(
+            State::default(),
+            Action::ReportRequested(ReportFormat::Html, Rc::new(Plan::default())),
+        );
+        assert!(s.report.as_ref().is_some_and(|j| j.material.is_none()));
+        let material = ReportMaterial {
+            explanations: vec![],
+            rows: 28,
+            cols: 28,
+            images: vec![],
+            problems: vec![],
+        };
+        let s = reduce(
+            s,
+            Action::FromWorker(FromWorker::ReportMaterial(Box::new(material))),
+        );
+        assert!(s.report.as_ref().is_some_and(|j| j.material.is_some()));
+        let s = reduce(s, Action::ReportEnded("saved".into()));
+        assert!(s.report.is_none());
+        assert_eq!(s.report_status.as_deref(), Some("saved"));
+        // Material with no report waiting is dropped.
+        let stray = ReportMaterial {
+            explanations: vec![],
+            rows: 1,
+            cols: 1,
+            images: vec![],
+            problems: vec![],
+        };
+        let s = reduce(
+            s,
+            Action::FromWorker(FromWorker::ReportMaterial(Box::new(stray))),
+        );
+        assert!(s.report.is_none());
+        let pin = Pin::Prediction(Rc::new(Predictions {
+            label: "drawing".into(),
+            rows: 1,
+            cols: 1,
+            image: vec![3],
+            models: vec![],
+            milliseconds: 1.0,
+        }));
+        let s = reduce(s, Action::TogglePin(pin.clone()));
+        assert!(s.is_pinned(&pin));
+        let s = reduce(s, Action::TogglePin(pin.clone()));
+        assert!(!s.is_pinned(&pin) && s.pinned.is_empty());
     }
 
     #[test]

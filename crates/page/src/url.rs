@@ -60,6 +60,8 @@ pub struct Params {
     pub val_percent: f64,
     /// Start the chosen run once the data is ready.
     pub autorun: bool,
+    /// Write the report (HTML) once the autorun's run is over, or once the data is ready without one.
+    pub report: bool,
     /// The training run's settings (`model`, `epochs`, `batch`, `lr`, `wd`, `schedule`, `train_size`,
     /// `test_size`, `augment`; its seed is `seed`).
     pub train: TrainSettings,
@@ -79,6 +81,7 @@ impl Default for Params {
             seed: 42,
             val_percent: 10.0,
             autorun: false,
+            report: false,
             train: TrainSettings::default(),
             lose_device_after: None,
             other: Vec::new(),
@@ -159,6 +162,7 @@ impl Params {
                         .unwrap_or(params.val_percent)
                 }
                 "autorun" => params.autorun = matches!(value.as_str(), "1" | "true" | "yes"),
+                "report" => params.report = matches!(value.as_str(), "1" | "true" | "yes"),
                 "lose_device_after" => params.lose_device_after = value.trim().parse().ok(),
                 _ if key != "model" && params.train.set(&key, &value) => {}
                 "model" => {}
@@ -197,6 +201,9 @@ impl Params {
         if self.autorun {
             pairs.push(("autorun".into(), "1".into()));
         }
+        if self.report {
+            pairs.push(("report".into(), "1".into()));
+        }
         if let Some(n) = self.lose_device_after {
             pairs.push(("lose_device_after".into(), n.to_string()));
         }
@@ -227,6 +234,9 @@ mod tests {
         assert_eq!(p.seed, 7);
         assert_eq!(p.validation_per_mille(), 200);
         assert!(p.autorun);
+        assert!(!p.report);
+        assert!(Params::parse("?report=1").report);
+        assert!(Params::parse("?report=1").to_query().contains("report=1"));
         assert_eq!(p.data.as_deref(), Some("https://x/mnist"));
         assert_eq!(p.classes.as_deref(), Some("a,b"));
         assert_eq!(p.other, vec![("foo".to_string(), "3".to_string())]);

@@ -172,6 +172,9 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             class,
             layer,
         } => post(&jobs::explain::explain(&state, &model_id, test_index, class, layer).await),
+        ToWorker::ReportMaterial { explain, images } => {
+            post(&jobs::explain::report_material(&state, &explain, &images).await)
+        }
         ToWorker::Predict {
             label,
             rows,

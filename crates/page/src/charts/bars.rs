@@ -1,5 +1,6 @@
 //! Grouped bar charts (class balance, pixel histogram) with hit testing for hover tooltips.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_canvas::CanvasBackend;
@@ -117,14 +118,26 @@ fn rgb(c: (u8, u8, u8)) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
-/// Draws the chart on a canvas, using the canvas's own pixel size.
+/// Draws the chart on a canvas, using the canvas's own pixel size, in the page's theme.
 pub fn draw(canvas: &HtmlCanvasElement, chart: &BarChart) -> Result<(), String> {
     let backend =
         CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2D context")?;
-    let root = backend.into_drawing_area();
-    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
     // The theme is read once per drawing (a media query each time it is asked).
-    let surface = palette::surface();
+    draw_on(backend.into_drawing_area(), chart, palette::surface())
+}
+
+/// The chart as an SVG document of `width x height` on the light surface (the written report's).
+pub fn svg(chart: &BarChart, width: u32, height: u32) -> Result<String, String> {
+    super::to_svg(width, height, |root| draw_on(root, chart, palette::LIGHT))
+}
+
+/// Draws the chart on any plotters backend.
+pub fn draw_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    chart: &BarChart,
+    surface: palette::Surface,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&rgb(surface.background)).map_err(err)?;
     let n = chart.categories.len().max(1) as f64;
     let y_max = (chart.max_value() * 1.08).max(1.0);

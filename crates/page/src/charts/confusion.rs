@@ -3,6 +3,7 @@
 use web_sys::HtmlCanvasElement;
 
 use super::palette;
+pub use atelier_core::study::svg::{cell_colour, ink_on};
 
 /// Size of one cell in canvas pixels.
 pub const CELL: f64 = 40.0;
@@ -29,21 +30,23 @@ pub fn canvas_side(classes: usize) -> f64 {
     LABEL_AREA + CELL * classes as f64 + 8.0
 }
 
-/// Cell colour for a share in [0, 1]: from the background to the sequential "cividis"-like blue-yellow
-/// ramp's ends (blue to yellow reads for the common colour-vision deficiencies: Nuñez et al., 2018).
-pub fn cell_colour(share: f64) -> (u8, u8, u8) {
-    let s = share.clamp(0.0, 1.0);
-    let (a, b) = ((0u8, 32u8, 77u8), (253u8, 231u8, 55u8));
-    let mix = |x: u8, y: u8| (x as f64 + (y as f64 - x as f64) * s).round() as u8;
-    (mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-}
-
 /// Draws the matrix. `counts[true][predicted]`.
 pub fn draw(
     canvas: &HtmlCanvasElement,
     counts: &[Vec<u32>],
     class_names: &[String],
     values: CellValues,
+) -> Result<(), String> {
+    draw_with(canvas, counts, class_names, values, palette::surface())
+}
+
+/// Draws the matrix on a canvas on the given surface.
+pub fn draw_with(
+    canvas: &HtmlCanvasElement,
+    counts: &[Vec<u32>],
+    class_names: &[String],
+    values: CellValues,
+    surface: palette::Surface,
 ) -> Result<(), String> {
     let n = counts.len();
     let side = canvas_side(n);
@@ -52,7 +55,6 @@ pub fn draw(
     let ctx = super::context_2d(canvas)?;
     let css = |c: (u8, u8, u8)| format!("rgb({},{},{})", c.0, c.1, c.2);
     // The theme is read once per drawing (a media query each time it is asked).
-    let surface = palette::surface();
     ctx.set_fill_style_str(&css(surface.background));
     ctx.fill_rect(0.0, 0.0, side, side);
     let max = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
@@ -80,9 +82,7 @@ pub fn draw(
                 CellValues::RowShares => format!("{:.0}%", share * 100.0),
             };
             // Dark text on light cells, light on dark (luminance threshold from WCAG's relative luminance).
-            let luminance =
-                0.2126 * colour.0 as f64 + 0.7152 * colour.1 as f64 + 0.0722 * colour.2 as f64;
-            ctx.set_fill_style_str(if luminance > 128.0 { "#111" } else { "#eee" });
+            ctx.set_fill_style_str(ink_on(colour));
             let _ = ctx.fill_text(&label, x + CELL / 2.0, y + CELL / 2.0);
         }
     }
@@ -121,12 +121,5 @@ mod tests {
             cell_at(10, LABEL_AREA + CELL * 10.0 + 1.0, LABEL_AREA),
             None
         );
-    }
-
-    #[test]
-    fn colours_run_from_dark_blue_to_yellow() {
-        assert_eq!(cell_colour(0.0), (0, 32, 77));
-        assert_eq!(cell_colour(1.0), (253, 231, 55));
-        assert_eq!(cell_colour(2.0), cell_colour(1.0));
     }
 }

@@ -47,8 +47,18 @@ pub fn grid_rgba(
     cols: usize,
     layout: GridLayout,
 ) -> (usize, usize, Vec<u8>) {
+    grid_rgba_on(images, rows, cols, layout, palette::surface().background)
+}
+
+/// The grid's RGBA pixels on a background of the given colour.
+pub fn grid_rgba_on(
+    images: &[&[u8]],
+    rows: usize,
+    cols: usize,
+    layout: GridLayout,
+    (r, g, b): (u8, u8, u8),
+) -> (usize, usize, Vec<u8>) {
     let (width, height) = layout.size(images.len(), rows, cols);
-    let (r, g, b) = palette::surface().background;
     let mut rgba: Vec<u8> = [r, g, b, 255].repeat(width * height);
     for (i, image) in images.iter().enumerate() {
         let x0 = (i % layout.columns) * (cols * layout.scale + layout.gap);

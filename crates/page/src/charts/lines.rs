@@ -1,5 +1,6 @@
 //! Line charts for training curves: per-batch values smoothed, per-epoch values as points joined by lines.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use web_sys::HtmlCanvasElement;
@@ -104,14 +105,26 @@ fn rgb(c: (u8, u8, u8)) -> RGBColor {
     RGBColor(c.0, c.1, c.2)
 }
 
-/// Draws the chart on a canvas.
+/// Draws the chart on a canvas, in the page's theme.
 pub fn draw(canvas: &HtmlCanvasElement, chart: &LineChart) -> Result<(), String> {
     let backend =
         CanvasBackend::with_canvas_object(canvas.clone()).ok_or("the canvas has no 2D context")?;
-    let root = backend.into_drawing_area();
-    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
     // The theme is read once per drawing (a media query each time it is asked).
-    let surface = palette::surface();
+    draw_on(backend.into_drawing_area(), chart, palette::surface())
+}
+
+/// The chart as an SVG document of `width x height` on the light surface (the written report's).
+pub fn svg(chart: &LineChart, width: u32, height: u32) -> Result<String, String> {
+    super::to_svg(width, height, |root| draw_on(root, chart, palette::LIGHT))
+}
+
+/// Draws the chart on any plotters backend.
+pub fn draw_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    chart: &LineChart,
+    surface: palette::Surface,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&rgb(surface.background)).map_err(err)?;
     let text = rgb(surface.text);
     let (y0, y1) = chart.y_bounds();

@@ -1,6 +1,8 @@
 //! Charts drawn on canvases. Each file turns data into what it draws with pure functions (tested natively)
 //! and draws with `?`, ending with `present()?`.
 
+use plotters::coord::Shift;
+use plotters::prelude::{DrawingArea, IntoDrawingArea, SVGBackend};
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
@@ -58,6 +60,17 @@ pub mod palette {
         }
         DARK
     }
+}
+
+/// Draws with `draw` on an SVG document of `width x height` and returns the document.
+pub fn to_svg(
+    width: u32,
+    height: u32,
+    draw: impl FnOnce(DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
+) -> Result<String, String> {
+    let mut out = String::new();
+    draw(SVGBackend::with_string(&mut out, (width, height)).into_drawing_area())?;
+    Ok(out)
 }
 
 /// The canvas's 2D context.

@@ -10,6 +10,7 @@ use super::bar_chart_view::BarChartView;
 use super::confusion_view::ConfusionView;
 use crate::charts::bars::{BarChart, BarSeries};
 use crate::charts::palette;
+use crate::state::ReportFormat;
 use atelier_core::protocol::{ModelReport, TrainSettings, model_label};
 
 /// Props of [`CompareTab`].
@@ -23,6 +24,37 @@ pub struct CompareTabProps {
     pub on_cell: Callback<(String, usize, usize)>,
     /// Save a file: (name, MIME type, text).
     pub on_save: Callback<(String, String, String)>,
+    /// Write the report in this format.
+    pub on_report: Callback<ReportFormat>,
+    /// What became of the last report.
+    pub report_status: Option<String>,
+    /// A report is being written.
+    pub writing: bool,
+    /// Images pinned to the report.
+    pub pinned: usize,
+}
+
+/// The report's buttons and what became of the last one.
+fn report_actions(props: &CompareTabProps) -> Html {
+    let make = |format| props.on_report.reform(move |_: MouseEvent| format);
+    html! {
+        <div class="report-actions">
+            <button data-testid="report-button" disabled={props.writing} onclick={make(ReportFormat::Html)}
+                title="One HTML file with every section and figure: data, methods, results, explanations, error analysis, conclusions">
+                { "Write report (HTML)" }
+            </button>
+            <button data-testid="report-markdown-button" disabled={props.writing} onclick={make(ReportFormat::Markdown)}
+                title="The same report as Markdown, with its figures as PNG files, in a zip">
+                { "Markdown (zip)" }
+            </button>
+            if props.pinned > 0 {
+                <span class="muted">{ format!(" {} pinned to the report.", crate::text::count_of(props.pinned, "image", "images")) }</span>
+            }
+            if let Some(status) = &props.report_status {
+                <p role="status" data-testid="report-status">{ status }</p>
+            }
+        </div>
+    }
 }
 
 /// The columns a table can be sorted by.
@@ -231,6 +263,7 @@ pub fn compare_tab(props: &CompareTabProps) -> Html {
         return html! {
             <section class="panel" aria-label="Compare models">
                 <p data-testid="comparison-empty">{ "No model yet. Train one (or load a model file) in the Train tab; every model lands here." }</p>
+                { report_actions(props) }
             </section>
         };
     }
@@ -316,6 +349,7 @@ pub fn compare_tab(props: &CompareTabProps) -> Html {
                         <button data-testid="export-json" onclick={save("json")}>{ "Export JSON" }</button>
                     </span>
                 </div>
+                { report_actions(props) }
                 <div class="table-scroll">
                     <table class="comparison" data-testid="comparison-table">
                         <caption>{ "Every model trained or loaded in this browser, on the test images. Click a column to sort." }</caption>

@@ -18,6 +18,10 @@ pub struct ExplainViewProps {
     /// Explain another (class, layer).
     pub on_class: Callback<(usize, usize)>,
     pub on_close: Callback<()>,
+    /// The image is pinned to the report.
+    pub pinned: bool,
+    /// Pin it (or unpin it).
+    pub on_pin: Callback<()>,
 }
 
 /// The three panels.
@@ -63,7 +67,13 @@ pub fn explain_view(props: &ExplainViewProps) -> Html {
             }
             <GradCamPanels image={Rc::new(e.image.clone())} heatmap={Rc::new(e.heatmap.clone())} rows={e.rows} cols={e.cols}
                 class_name={name(e.class)} />
-            <button onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
+            <div class="buttons">
+                <button data-testid="pin-to-report" aria-pressed={props.pinned.to_string()} onclick={props.on_pin.reform(|_: MouseEvent| ())}
+                    title="Put this explanation in the written report (Compare tab)">
+                    { if props.pinned { "Pinned to report ✓" } else { "Pin to report" } }
+                </button>
+                <button onclick={props.on_close.reform(|_: MouseEvent| ())}>{ "Close" }</button>
+            </div>
         </section>
     }
 }

@@ -46,6 +46,10 @@ pub struct PredictTabProps {
     /// (label, preprocessed pixels `rows * cols`).
     pub on_predict: Callback<(String, Vec<u8>)>,
     pub on_error: Callback<String>,
+    /// The current answers are ticked into the report.
+    pub pinned: bool,
+    /// Tick the current answers into the report (or out).
+    pub on_pin: Callback<Rc<Predictions>>,
 }
 
 /// Why a file cannot be used, before decoding it; None when it may be an image.
@@ -250,7 +254,8 @@ pub fn predict_tab(props: &PredictTabProps) -> Html {
                 }
             }
             if let Some((predictions, models)) = answers {
-                <Answers {predictions} {models} class_names={props.class_names.clone()} />
+                <Answers {predictions} {models} class_names={props.class_names.clone()}
+                    pinned={props.pinned} on_pin={props.on_pin.clone()} />
             }
             if !props.ready {
                 <p class="panel muted" data-testid="predict-waiting">{ "The dataset is still loading: the pipeline runs, and the predictions follow as soon as it and the saved models are ready." }</p>
@@ -380,6 +385,8 @@ pub struct AnswersProps {
     /// The models' answers, best test accuracy first.
     pub models: Vec<ModelPrediction>,
     pub class_names: Vec<String>,
+    pub pinned: bool,
+    pub on_pin: Callback<Rc<Predictions>>,
 }
 
 /// Every model's top 3 for the current image, and Grad-CAM for the networks.
@@ -404,6 +411,11 @@ pub fn answers(props: &AnswersProps) -> Html {
                 }) }
             </tbody>
         </table>
+        <label class="pin-prediction">
+            <input type="checkbox" data-testid="pin-prediction" checked={props.pinned}
+                onchange={{ let (on_pin, p) = (props.on_pin.clone(), props.predictions.clone()); Callback::from(move |_: Event| on_pin.emit(p.clone())) }} />
+            { " Include this image and its answers in the written report (it stays out unless ticked)" }
+        </label>
         { for props.models.iter().enumerate().filter_map(|(k, m)| m.heatmap.as_ref().map(|h| (k, m, h))).map(|(k, m, h)| html! {
             <div class="prediction-gradcam">
                 <h3>{ format!("{}: why {}", m.model_name, name(top_classes(&m.probabilities, 1)[0].0)) }</h3>

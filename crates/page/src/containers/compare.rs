@@ -6,7 +6,7 @@ use super::ctx::CtxProps;
 use super::overlays::{Overlays, on_model_cell};
 use crate::bridge::download_bytes;
 use crate::components::compare_tab::CompareTab;
-use crate::state::Action;
+use crate::state::{Action, ReportFormat};
 use crate::url::Tab;
 
 /// The Compare tab.
@@ -29,10 +29,18 @@ pub fn compare_container(props: &CtxProps) -> Html {
             }
         })
     };
+    let on_report = {
+        let ctx = ctx.clone();
+        Callback::from(move |format: ReportFormat| {
+            crate::report::request(&ctx.state, &ctx.dispatcher(), &ctx.worker, format)
+        })
+    };
+    let state = &ctx.state;
     html! {
         <>
-            <CompareTab models={ctx.state.models.clone()} class_names={ctx.class_names()}
-                {on_open} on_cell={on_model_cell(ctx)} {on_save} />
+            <CompareTab models={state.models.clone()} class_names={ctx.class_names()}
+                {on_open} on_cell={on_model_cell(ctx)} {on_save} {on_report}
+                report_status={state.report_status.clone()} writing={state.report.is_some()} pinned={state.pinned.len()} />
             <Overlays ctx={ctx.clone()} />
         </>
     }

@@ -6,7 +6,7 @@ use yew::prelude::*;
 use super::ctx::{Ctx, CtxProps};
 use crate::components::explain_view::ExplainView;
 use crate::components::gallery_view::GalleryView;
-use crate::state::{Action, Gallery};
+use crate::state::{Action, Gallery, Pin};
 use atelier_core::protocol::{CONVOLUTIONAL_MODELS, ModelReport, ToWorker};
 
 /// Images shown at most in a gallery.
@@ -144,7 +144,9 @@ pub fn overlays(props: &CtxProps) -> Html {
         <>
             if let Some(explanation) = &ctx.state.explanation {
                 <ExplainView explanation={explanation.clone()} class_names={ctx.class_names()}
-                    on_class={on_explain_class} on_close={on_close_explanation} />
+                    on_class={on_explain_class} on_close={on_close_explanation}
+                    pinned={ctx.state.is_pinned(&Pin::Explanation(explanation.clone()))}
+                    on_pin={{ let e = explanation.clone(); ctx.action(move |_| Action::TogglePin(Pin::Explanation(e.clone()))) }} />
             }
             if let Some(gallery) = &ctx.state.gallery {
                 <GalleryView gallery={gallery.clone()} on_close={on_close_gallery} on_select={on_explain} />

@@ -4,7 +4,7 @@ use yew::prelude::*;
 
 use super::ctx::CtxProps;
 use crate::components::predict_tab::PredictTab;
-use crate::state::Action;
+use crate::state::{Action, Pin};
 use atelier_core::protocol::ToWorker;
 
 /// The Predict tab.
@@ -29,6 +29,8 @@ pub fn predict_container(props: &CtxProps) -> Html {
         <PredictTab class_names={ctx.class_names()}
             rows={summary.as_ref().map_or(28, |s| s.rows)} cols={summary.as_ref().map_or(28, |s| s.cols)}
             models={ctx.state.models.clone()} ready={summary.is_some()} predictions={ctx.state.predictions.clone()}
-            {on_predict} on_error={ctx.action(Action::ShowError)} />
+            {on_predict} on_error={ctx.action(Action::ShowError)}
+            pinned={ctx.state.predictions.as_ref().is_some_and(|p| ctx.state.is_pinned(&Pin::Prediction(p.clone())))}
+            on_pin={ctx.action(|p| Action::TogglePin(Pin::Prediction(p)))} />
     }
 }

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 
 use crate::state::WorkerState;
 use atelier_core::dataset::Part;
-use atelier_core::protocol::{Explanation, FromWorker};
+use atelier_core::protocol::{Explanation, FromWorker, ReportMaterial};
 
 /// Pixels of test images.
 pub fn test_images(state: &RefCell<WorkerState>, indices: &[usize]) -> FromWorker {
@@ -110,4 +110,44 @@ pub async fn explain(
             message: format!("Grad-CAM failed: {e}"),
         },
     }
+}
+
+/// Explanations at most in one report (each is a Grad-CAM pass; the report asks for about a dozen).
+pub const REPORT_EXPLANATIONS: usize = 48;
+/// Test images at most in one report.
+pub const REPORT_IMAGES: usize = 256;
+
+/// What a report needs: Grad-CAM of (model, test image) pairs and the pixels of test images. A pair that
+/// cannot be explained becomes a sentence in `problems`, so one odd model never spoils the report.
+pub async fn report_material(
+    state: &RefCell<WorkerState>,
+    explain_pairs: &[(String, usize)],
+    indices: &[usize],
+) -> FromWorker {
+    let (rows, cols, images) =
+        match test_images(state, &indices[..indices.len().min(REPORT_IMAGES)]) {
+            FromWorker::TestImages {
+                rows,
+                cols,
+                indices,
+                images,
+                ..
+            } => (rows, cols, indices.into_iter().zip(images).collect()),
+            other => return other,
+        };
+    let mut material = ReportMaterial {
+        explanations: Vec::new(),
+        rows,
+        cols,
+        images,
+        problems: Vec::new(),
+    };
+    for (model_id, test_index) in explain_pairs.iter().take(REPORT_EXPLANATIONS) {
+        match explain(state, model_id, *test_index, None, None).await {
+            FromWorker::Explanation(explanation) => material.explanations.push(*explanation),
+            FromWorker::Error { message } => material.problems.push(message),
+            _ => {}
+        }
+    }
+    FromWorker::ReportMaterial(Box::new(material))
 }

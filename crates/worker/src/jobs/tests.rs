@@ -351,3 +351,49 @@ fn saved_models_come_back_after_a_restart_and_deleted_ones_do_not() {
     );
     assert_eq!(restarted.borrow().models.len(), 1);
 }
+
+#[test]
+fn report_material_explains_the_networks_and_names_what_it_could_not_explain() {
+    let (state, env) = (worker(), MemoryEnv::default());
+    block_on(super::train::train(&state, &env, settings("cnn", 1)));
+    block_on(super::train::train(&state, &env, settings("logreg", 1)));
+    let ids: Vec<String> = state
+        .borrow()
+        .models
+        .iter()
+        .map(|m| m.report.id.clone())
+        .collect();
+    let pairs = vec![
+        (ids[0].clone(), 0),
+        (ids[1].clone(), 1),
+        ("no-such-model".to_string(), 2),
+    ];
+    let answer = block_on(super::explain::report_material(
+        &state,
+        &pairs,
+        &[0, 3, 9999],
+    ));
+    let FromWorker::ReportMaterial(material) = answer else {
+        panic!("{answer:?}");
+    };
+    assert_eq!(
+        material.explanations.len(),
+        1,
+        "only the CNN has convolutions"
+    );
+    let cam = &material.explanations[0];
+    assert_eq!(
+        (cam.model_id.as_str(), cam.test_index),
+        (ids[0].as_str(), 0)
+    );
+    assert_eq!(cam.heatmap.len(), 28 * 28);
+    assert_eq!(material.problems.len(), 2, "{:?}", material.problems);
+    assert!(material.problems[0].contains("Logistic regression"));
+    let indices: Vec<usize> = material.images.iter().map(|(i, _)| *i).collect();
+    assert_eq!(
+        indices,
+        vec![0, 3],
+        "an index past the test set is left out"
+    );
+    assert!(material.images.iter().all(|(_, p)| p.len() == 28 * 28));
+}
