@@ -809,6 +809,8 @@ pub enum FromWorker {
     },
     Explanation(Box<Explanation>),
     Predictions(Box<Predictions>),
+    /// The saved models were read back and announced (each as `ModelReady`), or could not be.
+    Restored,
     /// The answer to `ToWorker::ReportMaterial`.
     ReportMaterial(Box<ReportMaterial>),
     /// A request could not be served (no dataset yet, for example).

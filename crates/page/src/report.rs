@@ -69,10 +69,10 @@ pub fn request(
     });
 }
 
-/// `report=1`: true once the report should be asked for (after the autorun's run, or once the data and the
-/// saved models are there when there is no autorun).
+/// `report=1`: true once the report should be asked for: after the autorun's run, or once the data and the
+/// saved models are there when there is no autorun.
 pub fn report_due(state: &State) -> bool {
-    let ready = state.summary().is_some() && state.backend.is_some() && state.worker_ready;
+    let ready = state.summary().is_some() && state.restored && state.worker_ready;
     let run_over = if state.params.autorun {
         state.autorun_fired
             && matches!(
@@ -796,11 +796,12 @@ mod tests {
         s.params.report = true;
         s.params.autorun = true;
         s.worker_ready = true;
-        s.backend = Some(atelier_core::protocol::BackendInfo {
-            kind: atelier_core::protocol::BackendKind::Cpu,
-            adapter: None,
-            reason: "asked for".into(),
-        });
+        s.autorun_fired = true;
+        s.run.status = RunStatus::Done;
+        assert!(!report_due(&s), "the saved models are not back yet");
+        s.restored = true;
+        s.autorun_fired = false;
+        s.run.status = RunStatus::Idle;
         assert!(!report_due(&s), "the autorun has not run yet");
         s.autorun_fired = true;
         s.run.status = RunStatus::Running;
@@ -880,5 +881,46 @@ mod tests {
         let html = study.to_html();
         assert!(html.contains("CNN #1") && html.contains("Logistic regression #2"));
         assert!(html.contains("data:image/svg+xml;base64,"));
+    }
+
+    #[test]
+    fn ten_models_with_long_runs_stay_well_under_ten_megabytes() {
+        let mut s = state_with_two_models();
+        for i in 3..=10 {
+            let mut m = model(&i.to_string(), "resnet", vec![0, 1, 0, 1], 1.0);
+            m.epochs = (0..50)
+                .map(|e| EpochPoint {
+                    epoch: e,
+                    train_loss: 1.0 / (e + 1) as f64,
+                    train_accuracy: 0.9,
+                    validation_loss: Some(0.5),
+                    validation_accuracy: Some(0.88),
+                    best: false,
+                })
+                .collect();
+            s = (*Rc::new(s).reduce(Action::FromWorker(FromWorker::ModelReady(Box::new(m)))))
+                .clone();
+        }
+        let reports: Vec<&ModelReport> = s.models.iter().map(|m| m.as_ref()).collect();
+        let plan = analysis::plan(&reports, &[0, 1, 0, 1]);
+        let material = ReportMaterial {
+            explanations: vec![],
+            rows: 4,
+            cols: 4,
+            images: vec![],
+            problems: vec![],
+        };
+        let study = study(
+            &s,
+            ReportFormat::Html,
+            &plan,
+            &material,
+            Environment::default(),
+            "",
+        )
+        .unwrap();
+        let html = study.to_html();
+        assert_eq!(study.models.len(), 10);
+        assert!(html.len() < 3_000_000, "{} bytes", html.len());
     }
 }

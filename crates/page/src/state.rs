@@ -178,6 +178,8 @@ pub struct State {
     pub notices: Vec<String>,
     /// `autorun=1` has started its run (it runs once per page load).
     pub autorun_fired: bool,
+    /// The worker has announced the models saved in this browser.
+    pub restored: bool,
     /// The report being written, if one is.
     pub report: Option<ReportJob>,
     /// What became of the last report (`report-status`).
@@ -352,6 +354,7 @@ impl State {
             FromWorker::ModelFile { .. } => {}
             FromWorker::Explanation(explanation) => next.explanation = Some(Rc::new(*explanation)),
             FromWorker::Predictions(predictions) => next.predictions = Some(Rc::new(*predictions)),
+            FromWorker::Restored => next.restored = true,
             FromWorker::ReportMaterial(material) => {
                 if let Some(job) = next.report.as_mut() {
                     job.material = Some(Rc::new(*material));
@@ -381,6 +384,7 @@ impl State {
                  is loading again."
             ));
                 next.worker_ready = false;
+                next.restored = false;
                 next.worker_generation += 1;
                 next.dataset = DatasetStatus::Waiting;
                 next.downloads.clear();

@@ -102,6 +102,7 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             }
             post(&FromWorker::Backend(info));
             jobs::storage::restore(&state, &env).await;
+            post(&FromWorker::Restored);
         }
         ToWorker::LoadDataset(request) => match load_dataset(&request, attachment).await {
             Ok(dataset) => {

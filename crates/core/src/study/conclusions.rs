@@ -323,7 +323,9 @@ mod tests {
     fn a_tie_within_the_uncertainty_is_called_a_tie() {
         // 200 images; the models miss 10 and 12 different ones: the lead of 1 point is noise.
         let (labels, a) = scored(200, 4, |i, t| (i < 10).then_some((t + 1) % 4));
-        let (_, b) = scored(200, 4, |i, t| (i >= 100 && i < 112).then_some((t + 1) % 4));
+        let (_, b) = scored(200, 4, |i, t| {
+            (100..112).contains(&i).then_some((t + 1) % 4)
+        });
         let one = report("1", "cnn", &labels, &a, 10.0);
         let two = report("2", "cnn", &labels, &b, 10.0);
         let text = conclusions(&[&one, &two], &labels, &names());

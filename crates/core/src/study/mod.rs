@@ -350,13 +350,19 @@ impl Study {
                 ]
             })
             .collect();
-        blocks.push(Block::Table {
+        if reports.len() == 1 {
+            blocks.push(Block::Paragraph(text(
+                "One model only, so there is no comparison: its figures follow.",
+            )));
+        } else {
+            blocks.push(Block::Table {
             caption: "Comparison on the test images, most accurate first (± is the 95% interval in points)".into(),
             header: ["Model", "Test accuracy", "95% interval", "Macro F1", "Fit time", "Inference img/s", "Size (MB)", "Test images"]
                 .map(String::from)
                 .to_vec(),
             rows,
         });
+        }
         if !self.comparison.is_empty() {
             blocks.push(Block::Figures(self.comparison.clone()));
         }
@@ -380,6 +386,9 @@ impl Study {
             }
             if r.epochs.is_empty() && crate::protocol::GRADIENT_MODELS.contains(&r.model.as_str()) {
                 facts.push_str(" Its training curves are not known (none were recorded with it).");
+            }
+            if r.confusion.is_empty() || r.test_images == 0 {
+                facts.push_str(" Its test-set figures are not known (its file holds none).");
             }
             part.push(Block::Paragraph(text(facts)));
             if !m.figures.is_empty() {

@@ -164,6 +164,8 @@ fn one_model_has_no_comparison_and_many_models_stay_short() {
     well_formed(&html).unwrap();
     assert!(html.contains("Only one model was trained"));
     assert!(!html.contains("ahead of"));
+    assert!(!html.contains("Comparison on the test images"));
+    assert!(html.contains("One model only, so there is no comparison"));
     let many = study(24);
     let html = many.to_html();
     well_formed(&html).unwrap();
