@@ -35,7 +35,7 @@ test('the report holds every section and figure, matches the page, needs no netw
   assert.match(await byTestId(page, 'report-status').textContent(), /^No model yet: train one/);
 
   await runTo(page, 'model=logreg&epochs=2&train_size=2000');
-  await runTo(page, 'model=cnn&epochs=1&train_size=1000&augment=0');
+  await runTo(page, 'model=cnn&epochs=2&train_size=2000&augment=0');
   // Pin a Grad-CAM explanation of a test image.
   await byTestId(page, 'browse-test-button').click();
   await page.locator('[data-testid="gallery-item"]').first().click();

@@ -24,7 +24,7 @@ use atelier_core::study::encode::png_rgba;
 use atelier_core::study::{DataPart, Environment, ModelPart, PairPart, Panel, Study, svg};
 
 /// Size of the charts in the report, in pixels.
-const CHART: (u32, u32) = (520, 300);
+const CHART: (u32, u32) = (500, 300);
 /// Grad-CAM panels and example images are drawn this many times their size.
 const SCALE: usize = 4;
 
@@ -617,13 +617,6 @@ pub fn study(
         }
     }
     // The confused pairs with their example images.
-    let best = {
-        let reports: Vec<&ModelReport> = state.models.iter().map(|m| m.as_ref()).collect();
-        analysis::ranking(&reports)
-            .first()
-            .map(|&i| state.models[i].name.clone())
-            .unwrap_or_default()
-    };
     let image = |index: usize| {
         material
             .images
@@ -637,10 +630,11 @@ pub fn study(
         .enumerate()
         .map(|(k, (pair, one, other))| {
             let mut figures = Vec::new();
-            for (dir, (indices, truth, said)) in [(one, pair.a, pair.b), (other, pair.b, pair.a)]
+            for (dir, (examples, truth, said)) in [(one, pair.a, pair.b), (other, pair.b, pair.a)]
                 .into_iter()
                 .enumerate()
             {
+                let indices = &examples.indices;
                 let shown: Vec<&[u8]> = indices.iter().filter_map(|&i| image(i)).collect();
                 if shown.is_empty() {
                     continue;
@@ -656,9 +650,10 @@ pub fn study(
                 figures.push(pixels(
                     format!("pair-{k}-{dir}"),
                     format!(
-                        "{} taken for {} by {best} (test images {})",
+                        "{} taken for {} by {} (test images {})",
                         class(truth),
                         class(said),
+                        examples.model,
                         numbers.join(", ")
                     ),
                     w,

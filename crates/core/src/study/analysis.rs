@@ -186,9 +186,16 @@ pub const EXAMPLES: usize = 4;
 pub struct Plan {
     /// (model id, test index) to explain: the best network's most confident mistakes.
     pub explain: Vec<(String, usize)>,
-    /// The pairs analysed, each with example test images of `a` taken for `b` and of `b` taken for `a`
-    /// (by the most accurate model).
-    pub pairs: Vec<(ConfusedPair, Vec<usize>, Vec<usize>)>,
+    /// The pairs analysed, each with example test images of `a` taken for `b` and of `b` taken for `a`.
+    pub pairs: Vec<(ConfusedPair, Examples, Examples)>,
+}
+
+/// Test images one model got wrong in one direction of a pair.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Examples {
+    /// The model that made these mistakes (the one that made most of them).
+    pub model: String,
+    pub indices: Vec<usize>,
 }
 
 impl Plan {
@@ -197,7 +204,7 @@ impl Plan {
         let mut all: Vec<usize> = self
             .pairs
             .iter()
-            .flat_map(|(_, x, y)| x.iter().chain(y))
+            .flat_map(|(_, x, y)| x.indices.iter().chain(&y.indices))
             .copied()
             .collect();
         all.sort_unstable();
@@ -218,13 +225,27 @@ pub fn plan(models: &[&ModelReport], labels: &[u8]) -> Plan {
                 .collect()
         })
         .unwrap_or_default();
-    let best = ranking(models).first().map(|&i| models[i]);
+    // Each direction's examples come from the model that made that mistake most often.
+    let direction = |truth: usize, said: usize| {
+        let cell = |m: &ModelReport| m.confusion.get(truth).and_then(|r| r.get(said)).copied();
+        // In reverse order of accuracy, so that of two models with as many such mistakes the more
+        // accurate is the last maximum, the one `max_by_key` keeps.
+        ranking(models)
+            .into_iter()
+            .rev()
+            .map(|i| models[i])
+            .filter(|m| !m.predicted.is_empty() && cell(m).unwrap_or(0) > 0)
+            .max_by_key(|m| cell(m))
+            .map(|m| Examples {
+                model: m.name.clone(),
+                indices: examples(labels, &m.predicted, truth, said, EXAMPLES),
+            })
+            .unwrap_or_default()
+    };
     let pairs = confused_pairs(models, PAIRS)
         .into_iter()
         .map(|pair| {
-            let predicted = best.map_or(&[][..], |m| &m.predicted[..]);
-            let one = examples(labels, predicted, pair.a, pair.b, EXAMPLES);
-            let other = examples(labels, predicted, pair.b, pair.a, EXAMPLES);
+            let (one, other) = (direction(pair.a, pair.b), direction(pair.b, pair.a));
             (pair, one, other)
         })
         .collect();
@@ -375,9 +396,14 @@ pub(crate) mod tests {
         // The CNN is the only network: its most confident mistakes are explained.
         assert_eq!(plan.explain.len(), 4);
         assert!(plan.explain.iter().all(|(id, _)| id == "a"));
-        // Examples come from the most accurate model (b: one mistake, 2 taken for 1).
-        assert_eq!(plan.pairs[0].1, Vec::<usize>::new());
-        assert_eq!(plan.pairs[0].2, vec![6]);
-        assert_eq!(plan.images(), vec![6]);
+        // Each direction's examples come from the model that made it most: 1 taken for 2 from the CNN,
+        // 2 taken for 1 from logistic regression.
+        assert_eq!(plan.pairs[0].1.indices, vec![1, 5, 9]);
+        assert_eq!(plan.pairs[0].1.model, ra.name);
+        assert_eq!(plan.pairs[0].2.indices, vec![6]);
+        assert_eq!(plan.pairs[0].2.model, rb.name);
+        assert_eq!(plan.pairs[1].1.indices, vec![0]);
+        assert!(plan.pairs[1].2.indices.is_empty() && plan.pairs[1].2.model.is_empty());
+        assert_eq!(plan.images(), vec![0, 1, 5, 6, 9]);
     }
 }

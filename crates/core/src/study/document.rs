@@ -88,6 +88,8 @@ pub enum Block {
     },
     /// Figures shown side by side.
     Figures(Vec<Figure>),
+    /// Parts laid out in columns where the page is wide enough (Grad-CAM panels).
+    Grid(Vec<Block>),
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -135,6 +137,11 @@ fn html_blocks(blocks: &[Block], out: &mut String) {
                 out.push_str(&format!("<article><h3>{}</h3>\n", escape(title)));
                 html_blocks(blocks, out);
                 out.push_str("</article>\n");
+            }
+            Block::Grid(blocks) => {
+                out.push_str("<div class=\"grid\">\n");
+                html_blocks(blocks, out);
+                out.push_str("</div>\n");
             }
             Block::Paragraph(line) => out.push_str(&format!("<p>{}</p>\n", html_line(line))),
             Block::List(items) => {
@@ -193,7 +200,10 @@ h1 { font-size: 28px; margin: 0 0 4px; }
 h2 { font-size: 22px; border-bottom: 2px solid #d6dae0; padding-bottom: 4px; margin-top: 32px; }
 h3 { font-size: 17px; margin: 20px 0 8px; }
 .meta { color: #4a5058; }
-nav ol { columns: 2; }
+nav ul { columns: 2; list-style: none; padding-left: 0; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 0 24px; }
+.grid h3 { font-size: 15px; }
+.grid p { font-size: 13px; margin: 4px 0; }
 a { color: #0b5cad; }
 code { font-size: 13px; background: #f2f4f7; padding: 1px 4px; border-radius: 3px; word-break: break-all; }
 .table { overflow-x: auto; }
@@ -227,7 +237,7 @@ pub fn to_html(title: &str, meta: &Line, blocks: &[Block]) -> String {
         escape(title)
     ));
     out.push_str(&format!(
-        "<body><main>\n<header><h1>{}</h1><p class=\"meta\">{}</p></header>\n<nav><ol>",
+        "<body><main>\n<header><h1>{}</h1><p class=\"meta\">{}</p></header>\n<nav><ul>",
         escape(title),
         html_line(meta)
     ));
@@ -240,7 +250,7 @@ pub fn to_html(title: &str, meta: &Line, blocks: &[Block]) -> String {
             ));
         }
     }
-    out.push_str("</ol></nav>\n");
+    out.push_str("</ul></nav>\n");
     html_blocks(blocks, &mut out);
     out.push_str("</main></body></html>\n");
     out
@@ -285,6 +295,7 @@ fn md_blocks(blocks: &[Block], out: &mut String) {
                 out.push_str(&format!("### {}\n\n", md_escape(title)));
                 md_blocks(blocks, out);
             }
+            Block::Grid(blocks) => md_blocks(blocks, out),
             Block::Paragraph(line) => out.push_str(&format!("{}\n\n", md_line(line))),
             Block::List(items) => {
                 for item in items {
@@ -325,7 +336,7 @@ pub fn figures(blocks: &[Block]) -> Vec<&Figure> {
     let mut out = Vec::new();
     for block in blocks {
         match block {
-            Block::Section { blocks, .. } | Block::Sub { blocks, .. } => {
+            Block::Section { blocks, .. } | Block::Sub { blocks, .. } | Block::Grid(blocks) => {
                 out.extend(figures(blocks))
             }
             Block::Figures(f) => out.extend(f.iter()),

@@ -157,7 +157,7 @@ pub fn zip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         central.extend_from_slice(&20u16.to_le_bytes()); // made by
         common(&mut central);
-        central.extend_from_slice(&[0; 8]); // comment length, disk, internal attributes
+        central.extend_from_slice(&[0; 6]); // comment length, disk, internal attributes
         central.extend_from_slice(&0u32.to_le_bytes()); // external attributes
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(name.as_bytes());
@@ -246,6 +246,19 @@ mod tests {
         assert_eq!(&archive[end..end + 4], &0x0605_4b50u32.to_le_bytes());
         let count = u16::from_le_bytes([archive[end + 10], archive[end + 11]]);
         assert_eq!(count, 2);
+        // The central directory: one record per entry, each pointing at its local header.
+        let le32 = |i: usize| u32::from_le_bytes(archive[i..i + 4].try_into().unwrap()) as usize;
+        let le16 = |i: usize| u16::from_le_bytes([archive[i], archive[i + 1]]) as usize;
+        let (mut at, end_of_directory) = (le32(end + 16), le32(end + 16) + le32(end + 12));
+        assert_eq!(end_of_directory, end);
+        for (name, _) in &entries {
+            assert_eq!(le32(at), 0x0201_4b50, "a central record");
+            let name_len = le16(at + 28);
+            assert_eq!(&archive[at + 46..at + 46 + name_len], name.as_bytes());
+            assert_eq!(le32(le32(at + 42)), 0x0403_4b50, "points at a local header");
+            at += 46 + name_len + le16(at + 30) + le16(at + 32);
+        }
+        assert_eq!(at, end);
         let mut at = 0;
         for (name, content) in &entries {
             assert_eq!(&archive[at..at + 4], &0x0403_4b50u32.to_le_bytes());

@@ -220,16 +220,16 @@ impl Study {
                 } else {
                     "colour"
                 },
-                total(&b.train),
-                total(&b.validation),
+                thousands(total(&b.train)),
+                thousands(total(&b.validation)),
                 d.validation_per_mille as f64 / 10.0,
                 d.split_seed,
-                total(&b.test),
+                thousands(total(&b.test)),
             ))),
         ];
         let rows = (0..names.len())
             .map(|c| {
-                let n = |v: &[usize]| v.get(c).copied().unwrap_or(0).to_string();
+                let n = |v: &[usize]| thousands(v.get(c).copied().unwrap_or(0));
                 vec![
                     cell(class(names, c)),
                     cell(n(&b.train)),
@@ -292,7 +292,7 @@ impl Study {
                 vec![
                     cell(r.name.clone()),
                     cell(model_label(&r.model).unwrap_or(&r.model).to_string()),
-                    cell(r.parameters.to_string()),
+                    cell(thousands(r.parameters)),
                     cell(trained),
                     cell(format!(
                         "{} images{}",
@@ -346,7 +346,7 @@ impl Study {
                     cell(duration(r.train_seconds)),
                     cell(format!("{:.0}", r.inference_images_per_second)),
                     cell(format!("{:.2}", r.size_bytes as f64 / 1e6)),
-                    cell(r.test_images.to_string()),
+                    cell(thousands(r.test_images)),
                 ]
             })
             .collect();
@@ -460,18 +460,14 @@ impl Study {
                         reports[i].name
                     ))));
                 }
-                for p in &self.explanations {
-                    blocks.push(panel(p));
-                }
+                blocks.push(Block::Grid(self.explanations.iter().map(panel).collect()));
             }
         }
         if !self.pinned.is_empty() {
             blocks.push(Block::Paragraph(text(
                 "Images pinned while exploring (pinned from the Grad-CAM view, or ticked in on the Predict tab):",
             )));
-            for p in &self.pinned {
-                blocks.push(panel(p));
-            }
+            blocks.push(Block::Grid(self.pinned.iter().map(panel).collect()));
         }
         for problem in &self.problems {
             blocks.push(Block::Paragraph(text(format!("Not shown: {problem}."))));
@@ -625,6 +621,19 @@ fn panel(p: &Panel) -> Block {
             Block::Figures(p.figures.clone()),
         ],
     }
+}
+
+/// `54000` -> `54,000`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A time (milliseconds since the Unix epoch, UTC) as `YYYY-MM-DD HH:MM`.

@@ -211,6 +211,14 @@ fn the_markdown_zip_holds_the_text_and_every_figure() {
 }
 
 #[test]
+fn counts_read_with_thousands_separators() {
+    assert_eq!(thousands(0), "0");
+    assert_eq!(thousands(999), "999");
+    assert_eq!(thousands(54_000), "54,000");
+    assert_eq!(thousands(1_199_882), "1,199,882");
+}
+
+#[test]
 fn dates_read_in_utc() {
     assert_eq!(date(0.0), "not known");
     assert_eq!(date(1_764_633_600_000.0), "2025-12-02 00:00");
