@@ -4,6 +4,9 @@
 
 use std::rc::Rc;
 
+use plotters::coord::Shift;
+use plotters::prelude::{DrawingArea, IntoDrawingArea};
+use plotters_canvas::CanvasBackend;
 use yew::prelude::*;
 
 use crate::bridge::WorkerHandle;
@@ -207,18 +210,28 @@ pub fn rerun_link(page: &str, params: &Params, report: &ModelReport) -> String {
     format!("{page}{}", again.to_query())
 }
 
-/// A chart as a figure: SVG for the HTML file, PNG (drawn on a canvas) for the Markdown zip.
-fn chart_figure(
+/// A chart's drawing function on a canvas's plotters backend.
+type DrawOnCanvas<C> =
+    fn(DrawingArea<CanvasBackend, Shift>, &C, palette::Surface) -> Result<(), String>;
+
+/// A plotters chart as a figure: SVG for the HTML file, PNG (drawn on a canvas) for the Markdown zip; both
+/// on the light surface. `draw` draws it on either backend.
+fn chart_figure<C>(
     name: String,
     caption: String,
     format: ReportFormat,
-    svg: impl FnOnce(u32, u32) -> Result<String, String>,
-    canvas: impl FnOnce(&web_sys::HtmlCanvasElement) -> Result<(), String>,
+    chart: &C,
+    svg: fn(&C, u32, u32) -> Result<String, String>,
+    draw: DrawOnCanvas<C>,
 ) -> Result<Figure, String> {
     let (width, height) = CHART;
     let data = match format {
-        ReportFormat::Html => FigureData::Svg(svg(width, height)?),
-        ReportFormat::Markdown => FigureData::Png(canvas_png(width, height, canvas)?),
+        ReportFormat::Html => FigureData::Svg(svg(chart, width, height)?),
+        ReportFormat::Markdown => FigureData::Png(canvas_png(width, height, |canvas| {
+            let backend = CanvasBackend::with_canvas_object(canvas.clone())
+                .ok_or("the canvas has no 2D context")?;
+            draw(backend.into_drawing_area(), chart, palette::LIGHT)
+        })?),
     };
     Ok(Figure {
         name,
@@ -261,13 +274,9 @@ fn bar_figure(
         name.into(),
         caption,
         format,
-        |w, h| bars::svg(chart, w, h),
-        |canvas| {
-            let backend = plotters_canvas::CanvasBackend::with_canvas_object(canvas.clone())
-                .ok_or("the canvas has no 2D context")?;
-            use plotters::prelude::IntoDrawingArea;
-            bars::draw_on(backend.into_drawing_area(), chart, palette::LIGHT)
-        },
+        chart,
+        bars::svg,
+        bars::draw_on,
     )
 }
 
@@ -277,18 +286,7 @@ fn line_figure(
     chart: &LineChart,
     format: ReportFormat,
 ) -> Result<Figure, String> {
-    chart_figure(
-        name,
-        caption,
-        format,
-        |w, h| lines::svg(chart, w, h),
-        |canvas| {
-            let backend = plotters_canvas::CanvasBackend::with_canvas_object(canvas.clone())
-                .ok_or("the canvas has no 2D context")?;
-            use plotters::prelude::IntoDrawingArea;
-            lines::draw_on(backend.into_drawing_area(), chart, palette::LIGHT)
-        },
-    )
+    chart_figure(name, caption, format, chart, lines::svg, lines::draw_on)
 }
 
 /// A figure of RGBA pixels.

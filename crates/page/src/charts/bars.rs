@@ -103,14 +103,7 @@ pub fn format_count(value: f64) -> String {
     if value.fract() != 0.0 {
         return format!("{value:.2}");
     }
-    let digits = format!("{}", value.abs() as u64);
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
+    let out = atelier_core::study::thousands(value.abs() as usize);
     if value < 0.0 { format!("-{out}") } else { out }
 }
 

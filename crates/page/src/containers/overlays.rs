@@ -24,22 +24,7 @@ pub fn test_sample(n: usize, limit: usize) -> Vec<usize> {
 }
 
 /// Test positions where the truth is `truth` and the model predicted `predicted`, at most `limit`.
-pub fn cell_indices(
-    labels: &[u8],
-    predictions: &[u8],
-    truth: usize,
-    predicted: usize,
-    limit: usize,
-) -> Vec<usize> {
-    labels
-        .iter()
-        .zip(predictions)
-        .enumerate()
-        .filter(|(_, (t, p))| **t as usize == truth && **p as usize == predicted)
-        .map(|(i, _)| i)
-        .take(limit)
-        .collect()
-}
+pub use atelier_core::study::analysis::examples as cell_indices;
 
 /// Opens a gallery of test images; their pixels are asked of the worker and fill it when they arrive.
 pub fn open_gallery(ctx: &Ctx, title: String, indices: Vec<usize>, captions: Vec<String>) {
