@@ -44,6 +44,19 @@ test('the report holds every section and figure, matches the page, needs no netw
   await byTestId(page, 'pin-to-report').click();
   assert.equal(await byTestId(page, 'pin-to-report').getAttribute('aria-pressed'), 'true');
 
+  // The user's own image is classified on the Predict tab but stays out of the report until ticked in.
+  await byTestId(page, 'tab-predict').click();
+  const png = await page.evaluate(() => {
+    const c = document.createElement('canvas'); c.width = 120; c.height = 100;
+    const g = c.getContext('2d'); g.fillStyle = '#fafafa'; g.fillRect(0, 0, 120, 100);
+    g.fillStyle = '#202020'; g.fillRect(35, 20, 50, 70); g.fillRect(15, 20, 90, 18);
+    return c.toDataURL('image/png').split(',')[1];
+  });
+  const mine = { name: 'my-shirt.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') };
+  await byTestId(page, 'upload-input').setInputFiles(mine);
+  await byTestId(page, 'pin-prediction').waitFor({ timeout: 60_000 });
+  assert.equal(await byTestId(page, 'pin-prediction').isChecked(), false);
+
   await byTestId(page, 'tab-compare').click();
   const rows = await byTestId(page, 'comparison-table').locator('tbody tr').evaluateAll((trs) =>
     trs.map((r) => [r.querySelector('th').textContent, r.querySelector('[data-testid="row-accuracy"]').textContent]));
@@ -56,7 +69,12 @@ test('the report holds every section and figure, matches the page, needs no netw
   const bytes = (await readFile(html.path)).length;
   assert.ok(bytes < 10e6, `${bytes} bytes`);
 
-  // The Markdown export: report.md and every figure it names, as PNG, in a zip Python's zipfile reads.
+  // The Markdown export: report.md and every figure it names, as PNG, in a zip Python's zipfile reads; the
+  // user's image ticked in first, so this one holds it.
+  await byTestId(page, 'tab-predict').click();
+  await byTestId(page, 'upload-input').setInputFiles(mine);
+  await byTestId(page, 'pin-prediction').check({ timeout: 60_000 });
+  await byTestId(page, 'tab-compare').click();
   const md = await download(page, () => byTestId(page, 'report-markdown-button').click());
   assert.match(md.name, /\.zip$/);
   const listing = JSON.parse(execFileSync('python3', ['-c', `
@@ -66,12 +84,13 @@ assert z.testzip() is None
 text = z.read('report.md').decode()
 names = z.namelist()
 pngs = [n for n in names if n.endswith('.png')]
-print(json.dumps({'names': names, 'pngs': len(pngs), 'all_png': all(z.read(n)[:8] == b'\\x89PNG\\r\\n\\x1a\\n' for n in names if n != 'report.md'),
+print(json.dumps({'names': names, 'pngs': len(pngs), 'yours': 'Your image \\"my-shirt.png\\"' in text, 'all_png': all(z.read(n)[:8] == b'\\x89PNG\\r\\n\\x1a\\n' for n in names if n != 'report.md'),
   'referenced': all(('](' + n + ')') in text for n in names if n != 'report.md'), 'sections': len(re.findall('^## ', text, re.M))}))
 `, md.path]).toString());
   assert.ok(listing.pngs >= 10, JSON.stringify(listing));
   assert.ok(listing.all_png && listing.referenced, JSON.stringify(listing));
   assert.equal(listing.sections, SECTIONS.length);
+  assert.ok(listing.yours, 'the ticked-in image is in the Markdown report');
 
   // The HTML file alone, with the network cut: every request is recorded and refused.
   const context = await browser.newContext({ offline: true });
@@ -106,6 +125,7 @@ print(json.dumps({'names': names, 'pngs': len(pngs), 'all_png': all(z.read(n)[:8
   assert.match(found.text, /Grad-CAM \(Selvaraju et al\., 2017\) of the most confident mistakes of CNN #/);
   assert.match(found.text, new RegExp(`Images pinned while exploring[^]*Test image #${pinned} by CNN`));
   assert.match(found.text, /(is the most accurate model|are level within the uncertainty)/);
+  assert.ok(!found.text.includes('my-shirt.png'), 'an image the user did not tick stays out');
   assert.match(found.text, /© Zalando SE, released under the MIT licence/);
   assert.deepEqual(requests, [], 'the report asks for nothing');
   const pdf = await reader.pdf({ format: 'A4' });
