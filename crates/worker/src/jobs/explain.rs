@@ -124,23 +124,30 @@ pub async fn report_material(
     explain_pairs: &[(String, usize)],
     indices: &[usize],
 ) -> FromWorker {
-    let (rows, cols, images) =
-        match test_images(state, &indices[..indices.len().min(REPORT_IMAGES)]) {
-            FromWorker::TestImages {
-                rows,
-                cols,
-                indices,
-                images,
-                ..
-            } => (rows, cols, indices.into_iter().zip(images).collect()),
-            other => return other,
-        };
+    let asked = &indices[..indices.len().min(REPORT_IMAGES)];
+    let (rows, cols, images, problems) = match test_images(state, asked) {
+        FromWorker::TestImages {
+            rows,
+            cols,
+            indices,
+            images,
+            ..
+        } => (
+            rows,
+            cols,
+            indices.into_iter().zip(images).collect(),
+            Vec::new(),
+        ),
+        // Always an answer, so that the page never waits on a report: it is written without the images.
+        FromWorker::Error { message } => (0, 0, Vec::new(), vec![message]),
+        _ => (0, 0, Vec::new(), Vec::new()),
+    };
     let mut material = ReportMaterial {
         explanations: Vec::new(),
         rows,
         cols,
         images,
-        problems: Vec::new(),
+        problems,
     };
     for (model_id, test_index) in explain_pairs.iter().take(REPORT_EXPLANATIONS) {
         match explain(state, model_id, *test_index, None, None).await {

@@ -396,4 +396,16 @@ fn report_material_explains_the_networks_and_names_what_it_could_not_explain() {
         "an index past the test set is left out"
     );
     assert!(material.images.iter().all(|(_, p)| p.len() == 28 * 28));
+    // Without a dataset the answer still comes, saying why it holds nothing.
+    state.borrow_mut().dataset = None;
+    let answer = block_on(super::explain::report_material(&state, &pairs, &[0]));
+    let FromWorker::ReportMaterial(empty) = answer else {
+        panic!("{answer:?}");
+    };
+    assert!(empty.images.is_empty() && empty.explanations.is_empty());
+    assert!(
+        empty.problems[0].contains("no dataset"),
+        "{:?}",
+        empty.problems
+    );
 }
