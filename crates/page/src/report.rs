@@ -492,16 +492,23 @@ pub fn study(
             &rgba,
         ));
     }
-    let (source, licence) = match &state.params.data {
-        None => (
+    let (source, licence) = match (&state.picked_files, &state.params.data) {
+        (Some(names), _) => (
+            format!(
+                "the IDX files {} picked from disk (the links that rerun a model load the data their address names: pick the same files again after opening one)",
+                names.join(", ")
+            ),
+            "Their licence is not known to Atelier: check it with the data's owner before publishing.".to_string(),
+        ),
+        (None, None) => (
             "Fashion-MNIST (Zalando Research, Xiao, Rasul and Vollgraf, 2017), bundled with Atelier".to_string(),
             "The images and labels are © Zalando SE, released under the MIT licence.".to_string(),
         ),
-        Some(url) if url == "fashion" => (
+        (None, Some(url)) if url == "fashion" => (
             "Fashion-MNIST (Zalando Research, Xiao, Rasul and Vollgraf, 2017), bundled with Atelier".to_string(),
             "The images and labels are © Zalando SE, released under the MIT licence.".to_string(),
         ),
-        Some(url) => (
+        (None, Some(url)) => (
             format!("IDX files read from {url}"),
             "Their licence is not known to Atelier: check it with the data's owner before publishing.".to_string(),
         ),
@@ -874,6 +881,47 @@ mod tests {
         let html = study.to_html();
         assert!(html.contains("CNN #1") && html.contains("Logistic regression #2"));
         assert!(html.contains("data:image/svg+xml;base64,"));
+    }
+
+    #[test]
+    fn the_data_section_names_where_the_data_came_from() {
+        let material = ReportMaterial {
+            explanations: vec![],
+            rows: 4,
+            cols: 4,
+            images: vec![],
+            problems: vec![],
+        };
+        let source = |s: &State| {
+            study(
+                s,
+                ReportFormat::Html,
+                &Plan::default(),
+                &material,
+                Environment::default(),
+                "",
+            )
+            .unwrap()
+            .data
+        };
+        let mut s = state_with_two_models();
+        assert!(source(&s).source.starts_with("Fashion-MNIST"));
+        assert!(source(&s).licence.contains("MIT licence"));
+        s.params.data = Some("https://example.org/mnist/".into());
+        assert_eq!(
+            source(&s).source,
+            "IDX files read from https://example.org/mnist/"
+        );
+        let names = ["a.gz", "b.gz", "c.gz", "d.gz"].map(String::from);
+        s = (*Rc::new(s).reduce(Action::FilesPicked(names))).clone();
+        let data = source(&s);
+        assert!(
+            data.source
+                .starts_with("the IDX files a.gz, b.gz, c.gz, d.gz picked from disk"),
+            "{}",
+            data.source
+        );
+        assert!(data.licence.contains("not known"));
     }
 
     #[test]

@@ -180,6 +180,8 @@ pub struct State {
     pub autorun_fired: bool,
     /// The worker has announced the models saved in this browser.
     pub restored: bool,
+    /// The four IDX files the user picked from disk, when the data came from there (not from the URL).
+    pub picked_files: Option<[String; 4]>,
     /// The report being written, if one is.
     pub report: Option<ReportJob>,
     /// What became of the last report (`report-status`).
@@ -201,6 +203,8 @@ pub enum Action {
     WorkerFailed(String),
     /// A new load was sent to the worker (first load, retry, new split, picked files).
     LoadStarted,
+    /// The user picked these four IDX files from disk; they are loading.
+    FilesPicked([String; 4]),
     SetTab(Tab),
     /// New training settings from the form (boxed: they are most of an action's size).
     SetTrain(Box<TrainSettings>),
@@ -385,6 +389,8 @@ impl State {
             ));
                 next.worker_ready = false;
                 next.restored = false;
+                // The new worker loads the data the URL names.
+                next.picked_files = None;
                 next.worker_generation += 1;
                 next.dataset = DatasetStatus::Waiting;
                 next.downloads.clear();
@@ -422,6 +428,7 @@ impl Reducible for State {
                 // Errors about an earlier load are answered by this one.
                 next.errors.clear();
             }
+            Action::FilesPicked(names) => next.picked_files = Some(names),
             Action::SetTab(tab) => next.params.tab = tab,
             Action::SetTrain(settings) => {
                 next.params.seed = settings.seed;

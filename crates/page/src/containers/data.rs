@@ -48,6 +48,7 @@ pub fn data_container(props: &CtxProps) -> Html {
                 .worker
                 .send_with_files(&ToWorker::LoadDataset(request), &picked.files)
             {
+                ctx.dispatcher().dispatch(Action::FilesPicked(picked.names));
                 ctx.dispatcher().dispatch(Action::LoadStarted);
             }
         })
