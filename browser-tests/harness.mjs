@@ -120,3 +120,14 @@ export async function canvasInk(page, testid) {
     return { ink, colours: colours.size, width: c.width, height: c.height };
   }, testid);
 }
+
+/** A PNG made in the page: a dark T-shirt shape on white, 120 x 100, as a file for `setInputFiles`. */
+export async function shirtPng(page, name) {
+  const png = await page.evaluate(() => {
+    const c = document.createElement('canvas'); c.width = 120; c.height = 100;
+    const g = c.getContext('2d'); g.fillStyle = '#fafafa'; g.fillRect(0, 0, 120, 100);
+    g.fillStyle = '#202020'; g.fillRect(35, 20, 50, 70); g.fillRect(15, 20, 90, 18);
+    return c.toDataURL('image/png').split(',')[1];
+  });
+  return { name, mimeType: 'image/png', buffer: Buffer.from(png, 'base64') };
+}

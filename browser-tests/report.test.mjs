@@ -8,7 +8,7 @@ import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun } from './harness.mjs';
+import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun, shirtPng } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await startServer(); browser = await launch(); });
@@ -46,13 +46,7 @@ test('the report holds every section and figure, matches the page, needs no netw
 
   // The user's own image is classified on the Predict tab but stays out of the report until ticked in.
   await byTestId(page, 'tab-predict').click();
-  const png = await page.evaluate(() => {
-    const c = document.createElement('canvas'); c.width = 120; c.height = 100;
-    const g = c.getContext('2d'); g.fillStyle = '#fafafa'; g.fillRect(0, 0, 120, 100);
-    g.fillStyle = '#202020'; g.fillRect(35, 20, 50, 70); g.fillRect(15, 20, 90, 18);
-    return c.toDataURL('image/png').split(',')[1];
-  });
-  const mine = { name: 'my-shirt.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') };
+  const mine = await shirtPng(page, 'my-shirt.png');
   await byTestId(page, 'upload-input').setInputFiles(mine);
   await byTestId(page, 'pin-prediction').waitFor({ timeout: 60_000 });
   assert.equal(await byTestId(page, 'pin-prediction').isChecked(), false);

@@ -2,7 +2,7 @@
 // confusion matrix, keeps it across a reload, and the UI stays responsive while it trains.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun, canvasInk } from './harness.mjs';
+import { startServer, launch, openPage, byTestId, waitForStatus, waitForRun, shirtPng, canvasInk } from './harness.mjs';
 
 let server, browser;
 before(async () => { server = await startServer(); browser = await launch(); });
@@ -79,13 +79,7 @@ test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it surv
   // Predict on the user's own images: a PNG made here (a dark T-shirt shape on white) is uploaded, shown
   // through the preprocessing pipeline, and classified by the model, with Grad-CAM for the network.
   await byTestId(page, 'tab-predict').click();
-  const png = await page.evaluate(() => {
-    const c = document.createElement('canvas'); c.width = 120; c.height = 100;
-    const g = c.getContext('2d'); g.fillStyle = '#fafafa'; g.fillRect(0, 0, 120, 100);
-    g.fillStyle = '#202020'; g.fillRect(35, 20, 50, 70); g.fillRect(15, 20, 90, 18);
-    return c.toDataURL('image/png').split(',')[1];
-  });
-  const shirt = { name: 'shirt.png', mimeType: 'image/png', buffer: Buffer.from(png, 'base64') };
+  const shirt = await shirtPng(page, 'shirt.png');
   await byTestId(page, 'upload-input').setInputFiles(shirt);
   await byTestId(page, 'prediction-top1').waitFor({ timeout: 60_000 });
   const top1 = await byTestId(page, 'prediction-top1').textContent();

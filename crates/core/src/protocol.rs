@@ -599,7 +599,7 @@ pub struct Predictions {
 
 /// The Grad-CAM panels and test images a report asked for. Each explanation that could not be made is a
 /// sentence in `problems` instead (the report says so).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ReportMaterial {
     pub explanations: Vec<Explanation>,
     pub rows: usize,

@@ -133,17 +133,11 @@ fn write(state: &State, job: &ReportJob) -> Result<String, String> {
         &page_address(),
     )?;
     let date = study.environment.date.get(..10).unwrap_or("").to_string();
-    let (name, bytes) = match job.format {
-        ReportFormat::Html => (
-            format!("atelier-report-{date}.html"),
-            study.to_html().into_bytes(),
-        ),
-        ReportFormat::Markdown => (
-            format!("atelier-report-{date}.zip"),
-            study.to_markdown_zip(),
-        ),
+    let name = match job.format {
+        ReportFormat::Html => format!("atelier-report-{date}.html"),
+        ReportFormat::Markdown => format!("atelier-report-{date}.zip"),
     };
-    let figures = atelier_core::study::document::figures(&study.blocks()).len();
+    let (bytes, figures) = study.write(job.format);
     let array = js_sys::Uint8Array::from(bytes.as_slice());
     crate::bridge::download_bytes(&name, &array.into())?;
     Ok(format!(
@@ -886,11 +880,9 @@ mod tests {
     #[test]
     fn the_data_section_names_where_the_data_came_from() {
         let material = ReportMaterial {
-            explanations: vec![],
             rows: 4,
             cols: 4,
-            images: vec![],
-            problems: vec![],
+            ..ReportMaterial::default()
         };
         let source = |s: &State| {
             study(
@@ -945,11 +937,9 @@ mod tests {
         let reports: Vec<&ModelReport> = s.models.iter().map(|m| m.as_ref()).collect();
         let plan = analysis::plan(&reports, &[0, 1, 0, 1]);
         let material = ReportMaterial {
-            explanations: vec![],
             rows: 4,
             cols: 4,
-            images: vec![],
-            problems: vec![],
+            ..ReportMaterial::default()
         };
         let study = study(
             &s,

@@ -122,14 +122,7 @@ pub struct Gallery {
     pub images: Option<(usize, usize, Vec<Vec<u8>>)>,
 }
 
-/// The two files a report is written as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportFormat {
-    /// One self-contained HTML file.
-    Html,
-    /// `report.md` and its figures as PNG files, in a zip.
-    Markdown,
-}
+pub use atelier_core::study::Format as ReportFormat;
 
 /// A report being written: what it asked the worker for, and the answer once it is there.
 #[derive(Debug, Clone, PartialEq)]
@@ -643,11 +636,9 @@ mod tests {
         );
         assert!(s.report.as_ref().is_some_and(|j| j.material.is_none()));
         let material = ReportMaterial {
-            explanations: vec![],
             rows: 28,
             cols: 28,
-            images: vec![],
-            problems: vec![],
+            ..ReportMaterial::default()
         };
         let s = reduce(
             s,
@@ -659,11 +650,9 @@ mod tests {
         assert_eq!(s.report_status.as_deref(), Some("saved"));
         // Material with no report waiting is dropped.
         let stray = ReportMaterial {
-            explanations: vec![],
             rows: 1,
             cols: 1,
-            images: vec![],
-            problems: vec![],
+            ..ReportMaterial::default()
         };
         let s = reduce(
             s,

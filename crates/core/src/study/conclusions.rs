@@ -188,7 +188,7 @@ fn trade_off(models: &[&ModelReport], order: &[usize]) -> Option<String> {
     let fastest = *models
         .iter()
         .min_by(|a, b| a.train_seconds.total_cmp(&b.train_seconds))?;
-    if std::ptr::eq(fastest, best) || fastest.id == best.id {
+    if fastest.id == best.id {
         return Some(format!(
             "{} is also the quickest to fit ({}): here accuracy cost no time.",
             best.name,

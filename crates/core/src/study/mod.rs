@@ -92,6 +92,15 @@ pub struct Study {
     pub problems: Vec<String>,
 }
 
+/// The two files a report is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One self-contained HTML file.
+    Html,
+    /// `report.md` and its figures as PNG files, in a zip.
+    Markdown,
+}
+
 /// Models at which the report puts a summary table first and keeps each model's section short.
 pub const MANY_MODELS: usize = 12;
 
@@ -120,22 +129,14 @@ impl Study {
 
     /// The report's title.
     pub fn title(&self) -> String {
-        let names: Vec<&str> = {
-            let mut keys: Vec<&str> = self
-                .models
-                .iter()
-                .map(|m| m.report.model.as_str())
-                .collect();
-            keys.dedup();
-            let mut labels: Vec<&str> = Vec::new();
-            for k in keys {
-                let l = model_label(k).unwrap_or(k);
-                if !labels.contains(&l) {
-                    labels.push(l);
-                }
+        // The kinds of model, once each, in the order first trained.
+        let mut names: Vec<&str> = Vec::new();
+        for m in &self.models {
+            let label = model_label(&m.report.model).unwrap_or(&m.report.model);
+            if !names.contains(&label) {
+                names.push(label);
             }
-            labels
-        };
+        }
         let data = self.data.source.split(" (").next().unwrap_or("the data");
         match names.len() {
             0 => format!("A study of {data}"),
@@ -187,6 +188,16 @@ impl Study {
             &self.meta(),
             &self.blocks(),
         ))
+    }
+
+    /// The report's file in `format`, and how many figures it holds (the sections built once for both).
+    pub fn write(&self, format: Format) -> (Vec<u8>, usize) {
+        let (title, meta, blocks) = (self.title(), self.meta(), self.blocks());
+        let bytes = match format {
+            Format::Html => document::to_html(&title, &meta, &blocks).into_bytes(),
+            Format::Markdown => encode::zip(&document::to_markdown(&title, &meta, &blocks)),
+        };
+        (bytes, document::figures(&blocks).len())
     }
 
     fn data_section(&self) -> Block {
