@@ -32,5 +32,21 @@ pub const RESNET_WIDTH_RANGE: RangeInclusive<usize> = 4..=128;
 pub const RESNET_BLOCKS: usize = 3;
 /// ResNet: the blocks per stage allowed.
 pub const RESNET_BLOCKS_RANGE: RangeInclusive<usize> = 1..=9;
+/// CNN: output channels of each block (each block halves the image side).
+pub const CNN_CHANNELS: [usize; 2] = [32, 64];
+/// CNN: how many blocks it may have (28 pixels halve to 1 after four).
+pub const CNN_BLOCKS: RangeInclusive<usize> = 1..=4;
+/// CNN: the channels one block may have.
+pub const CNN_CHANNEL_RANGE: RangeInclusive<usize> = 1..=512;
+/// CNN: 3x3 convolutions per block.
+pub const CNN_CONVS: usize = 2;
+/// CNN: the convolutions per block allowed.
+pub const CNN_CONVS_RANGE: RangeInclusive<usize> = 1..=2;
+/// CNN: width of the dense layer before the class scores (0: none).
+pub const CNN_DENSE: usize = 256;
+/// CNN: the dense widths allowed.
+pub const CNN_DENSE_RANGE: RangeInclusive<usize> = 0..=4096;
+/// CNN: dropout before the last layer (each block drops half as much after its pooling).
+pub const CNN_DROPOUT: f64 = 0.5;
 /// The seed of splits, initialisation and shuffling.
 pub const SEED: u64 = 42;

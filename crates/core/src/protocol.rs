@@ -121,6 +121,15 @@ pub struct TrainSettings {
     pub resnet_width: usize,
     /// ResNet: residual blocks per stage (3: ResNet-20).
     pub resnet_blocks: usize,
+    /// CNN: output channels of each block.
+    pub cnn_channels: Vec<usize>,
+    /// CNN: 3x3 convolutions per block (1 or 2).
+    pub cnn_convs: usize,
+    /// CNN: width of the dense layer (0: none).
+    pub cnn_dense: usize,
+    /// CNN: dropout before the last layer (half as much after each block); the URL's `dropout` for the
+    /// CNN.
+    pub cnn_dropout: f64,
     /// MLP: hidden layer widths.
     pub hidden: Vec<usize>,
     /// MLP: dropout probability.
@@ -152,7 +161,17 @@ pub struct TrainSettings {
     /// Web Workers that train a network on the CPU backend together, each on part of every batch
     /// (0: one per core the browser reports; 1: the worker alone).
     pub workers: usize,
+    /// The recipe these settings started from (one of [`RECIPES`]' keys); the URL writes the fields
+    /// that differ from it.
+    pub recipe: Option<String>,
 }
+
+/// Recipes: whole settings measured to reach an accuracy soon in the page on a 2-core CPU (BENCHMARKS.md,
+/// issue #22), as (key, label).
+pub const RECIPES: [(&str, &str); 2] = [
+    ("quick", "Quick: 90% in under a minute"),
+    ("fast", "Fast: 93% in under ten minutes"),
+];
 
 impl Default for TrainSettings {
     fn default() -> Self {
@@ -175,6 +194,10 @@ impl Default for TrainSettings {
             seed: defaults::SEED,
             resnet_width: defaults::RESNET_WIDTH,
             resnet_blocks: defaults::RESNET_BLOCKS,
+            cnn_channels: defaults::CNN_CHANNELS.to_vec(),
+            cnn_convs: defaults::CNN_CONVS,
+            cnn_dense: defaults::CNN_DENSE,
+            cnn_dropout: defaults::CNN_DROPOUT,
             hidden: defaults::MLP_HIDDEN.to_vec(),
             dropout: defaults::MLP_DROPOUT,
             kernel: "rbf".into(),
@@ -190,6 +213,7 @@ impl Default for TrainSettings {
             knn_weights: "distance".into(),
             features_from: None,
             workers: 0,
+            recipe: None,
         }
     }
 }
@@ -238,6 +262,37 @@ impl TrainSettings {
         }
     }
 
+    /// The settings of recipe `name` (a key of [`RECIPES`]): a CNN of one convolution per block with
+    /// early pooling, no dense layer and no dropout, trained with a one-cycle schedule, a high rate and
+    /// label smoothing on all the training images. None: no such recipe.
+    pub fn recipe(name: &str) -> Option<Self> {
+        let cnn = Self {
+            recipe: Some(name.to_string()),
+            cnn_convs: 1,
+            cnn_dense: 0,
+            cnn_dropout: 0.0,
+            batch_size: 64,
+            learning_rate: 0.01,
+            label_smoothing: 0.1,
+            schedule: "onecycle".into(),
+            augment: false,
+            ..Self::for_model("cnn")
+        };
+        match name {
+            "quick" => Some(Self {
+                cnn_channels: vec![16, 32, 64],
+                epochs: 2,
+                ..cnn
+            }),
+            "fast" => Some(Self {
+                cnn_channels: vec![32, 64, 128],
+                epochs: 8,
+                ..cnn
+            }),
+            _ => None,
+        }
+    }
+
     /// Switches to another model with its defaults, keeping the data choices (sizes, seed, features).
     pub fn with_model(&self, model: &str) -> Self {
         Self {
@@ -277,6 +332,21 @@ impl TrainSettings {
                     *self = self.with_model(&v);
                 }
             }
+            // A recipe replaces every training choice and keeps the data choices but the training size
+            // (recipes are measured on all the images); empty or "none" only forgets the recipe's name.
+            "recipe" => match Self::recipe(&v.to_ascii_lowercase()) {
+                Some(recipe) => {
+                    *self = Self {
+                        test_size: self.test_size,
+                        tta: self.tta,
+                        seed: self.seed,
+                        workers: self.workers,
+                        ..recipe
+                    }
+                }
+                None if v.is_empty() || v.eq_ignore_ascii_case("none") => self.recipe = None,
+                None => {}
+            },
             "epochs" => self.epochs = within(v, 1, 1000).unwrap_or(self.epochs),
             "batch" => self.batch_size = within(v, 1, 4096).unwrap_or(self.batch_size),
             "lr" => {
@@ -288,7 +358,7 @@ impl TrainSettings {
                 self.label_smoothing = within(v, 0.0, 0.999).unwrap_or(self.label_smoothing)
             }
             "schedule" => {
-                if ["cosine", "step", "constant"].contains(&v) {
+                if ["cosine", "onecycle", "step", "constant"].contains(&v) {
                     self.schedule = v.into()
                 }
             }
@@ -309,7 +379,29 @@ impl TrainSettings {
                     self.hidden = widths;
                 }
             }
+            // One key, each model's own dropout.
+            "dropout" if self.model == "cnn" => {
+                self.cnn_dropout = within_range(v, &defaults::DROPOUT).unwrap_or(self.cnn_dropout)
+            }
             "dropout" => self.dropout = within_range(v, &defaults::DROPOUT).unwrap_or(self.dropout),
+            "channels" => {
+                let widths: Option<Vec<usize>> = v
+                    .split([',', ' '])
+                    .filter(|w| !w.is_empty())
+                    .map(|w| within_range(w, &defaults::CNN_CHANNEL_RANGE))
+                    .collect();
+                if let Some(widths) = widths.filter(|w| defaults::CNN_BLOCKS.contains(&w.len())) {
+                    self.cnn_channels = widths;
+                }
+            }
+            "convs" => {
+                self.cnn_convs =
+                    within_range(v, &defaults::CNN_CONVS_RANGE).unwrap_or(self.cnn_convs)
+            }
+            "dense" => {
+                self.cnn_dense =
+                    within_range(v, &defaults::CNN_DENSE_RANGE).unwrap_or(self.cnn_dense)
+            }
             "width" => {
                 self.resnet_width =
                     within_range(v, &defaults::RESNET_WIDTH_RANGE).unwrap_or(self.resnet_width)
@@ -352,8 +444,15 @@ impl TrainSettings {
     /// The settings that differ from the model's defaults, as (URL key, value) pairs; the seed is left to
     /// the caller (the URL shares it with the split).
     pub fn changed(&self) -> Vec<(&'static str, String)> {
-        let d = Self::for_model(&self.model);
+        let recipe = self.recipe.as_deref().and_then(Self::recipe);
+        let d = recipe
+            .clone()
+            .filter(|r| r.model == self.model)
+            .unwrap_or_else(|| Self::for_model(&self.model));
         let mut out = vec![("model", self.model.clone())];
+        if let Some(recipe) = &recipe {
+            out.push(("recipe", recipe.recipe.clone().unwrap_or_default()));
+        }
         let mut push = |key: &'static str, differs: bool, value: String| {
             if differs {
                 out.push((key, value));
@@ -399,10 +498,34 @@ impl TrainSettings {
         push("erase", self.erase != d.erase, self.erase.to_string());
         let widths: Vec<String> = self.hidden.iter().map(|w| w.to_string()).collect();
         push("hidden", self.hidden != d.hidden, widths.join(","));
+        if self.model == "cnn" {
+            push(
+                "dropout",
+                self.cnn_dropout != d.cnn_dropout,
+                self.cnn_dropout.to_string(),
+            );
+        } else {
+            push(
+                "dropout",
+                self.dropout != d.dropout,
+                self.dropout.to_string(),
+            );
+        }
+        let channels: Vec<String> = self.cnn_channels.iter().map(|w| w.to_string()).collect();
         push(
-            "dropout",
-            self.dropout != d.dropout,
-            self.dropout.to_string(),
+            "channels",
+            self.cnn_channels != d.cnn_channels,
+            channels.join(","),
+        );
+        push(
+            "convs",
+            self.cnn_convs != d.cnn_convs,
+            self.cnn_convs.to_string(),
+        );
+        push(
+            "dense",
+            self.cnn_dense != d.cnn_dense,
+            self.cnn_dense.to_string(),
         );
         push("kernel", self.kernel != d.kernel, self.kernel.clone());
         push(
@@ -961,6 +1084,79 @@ mod tests {
         let mut h = TrainSettings::for_model("mlp");
         assert!(h.set("hidden", "128, 64"));
         assert_eq!(h.hidden, vec![128, 64]);
+    }
+
+    #[test]
+    fn the_cnn_shape_and_dropout_come_from_their_keys() {
+        let mut cnn = TrainSettings::for_model("cnn");
+        for (k, v) in [
+            ("channels", "8, 16,32"),
+            ("convs", "1"),
+            ("dense", "0"),
+            ("dropout", "0.3"),
+        ] {
+            assert!(cnn.set(k, v));
+        }
+        assert_eq!(
+            (cnn.cnn_channels.clone(), cnn.cnn_convs, cnn.cnn_dense),
+            (vec![8, 16, 32], 1, 0)
+        );
+        assert_eq!(cnn.cnn_dropout, 0.3);
+        assert_eq!(cnn.dropout, defaults::MLP_DROPOUT, "the MLP's stays");
+        // Out of range keeps the old value: five blocks, a block of 0 channels, three convolutions.
+        for (k, v) in [
+            ("channels", "8,8,8,8,8"),
+            ("channels", "8,0"),
+            ("convs", "3"),
+            ("dense", "-1"),
+            ("dropout", "0.95"),
+        ] {
+            assert!(cnn.set(k, v));
+        }
+        assert_eq!(
+            (cnn.cnn_channels.clone(), cnn.cnn_convs, cnn.cnn_dense),
+            (vec![8, 16, 32], 1, 0)
+        );
+        assert_eq!(cnn.cnn_dropout, 0.3);
+        let mut back = TrainSettings::default();
+        for (k, v) in cnn.changed() {
+            assert!(back.set(k, &v));
+        }
+        assert_eq!(back, cnn);
+        let mut mlp = TrainSettings::for_model("mlp");
+        assert!(mlp.set("dropout", "0.4"));
+        assert_eq!((mlp.dropout, mlp.cnn_dropout), (0.4, defaults::CNN_DROPOUT));
+    }
+
+    #[test]
+    fn recipes_replace_the_training_choices_and_keep_the_data_ones() {
+        for (key, _) in RECIPES {
+            let r = TrainSettings::recipe(key).unwrap();
+            assert_eq!(r.recipe.as_deref(), Some(key));
+            assert_eq!((r.model.as_str(), r.train_size), ("cnn", None));
+            assert_eq!(
+                r.changed(),
+                vec![("model", "cnn".into()), ("recipe", key.into())]
+            );
+        }
+        assert!(TrainSettings::recipe("slow").is_none());
+        let mut s = TrainSettings::for_model("resnet");
+        for (k, v) in [("train_size", "100"), ("test_size", "50"), ("workers", "1")] {
+            assert!(s.set(k, v));
+        }
+        assert!(s.set("recipe", "quick"));
+        assert_eq!(s.model, "cnn");
+        assert_eq!(s.train_size, None, "recipes are measured on all the images");
+        assert_eq!((s.test_size, s.workers), (Some(50), 1));
+        assert!(s.set("lr", "0.02"));
+        let changed = s.changed();
+        assert!(changed.contains(&("lr", "0.02".into())));
+        assert!(!changed.iter().any(|(k, _)| *k == "schedule"));
+        assert!(s.set("recipe", "none"));
+        assert_eq!((s.recipe.clone(), s.learning_rate), (None, 0.02));
+        assert!(s.changed().iter().any(|(k, _)| *k == "schedule"));
+        assert!(s.set("recipe", "bogus"));
+        assert_eq!(s.recipe, None);
     }
 
     #[test]

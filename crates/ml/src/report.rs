@@ -75,6 +75,8 @@ pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
     let schedule = match settings.schedule.as_str() {
         "cosine" => Schedule::Cosine,
         "constant" => Schedule::Constant,
+        // A quarter of the run warms up.
+        "onecycle" => Schedule::OneCycle { warmup: 0.25 },
         // Halve the rate three times over the run.
         "step" => Schedule::Step {
             every: (settings.epochs / 4).max(1),
@@ -82,7 +84,7 @@ pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
         },
         other => {
             return Err(format!(
-                "unknown schedule \"{other}\"; choose cosine, step or constant"
+                "unknown schedule \"{other}\"; choose cosine, onecycle, step or constant"
             ));
         }
     };
@@ -101,6 +103,10 @@ pub fn train_config(settings: &TrainSettings) -> Result<TrainConfig, String> {
             pca: settings.pca,
             resnet_width: settings.resnet_width,
             resnet_blocks: settings.resnet_blocks,
+            cnn_channels: settings.cnn_channels.clone(),
+            cnn_convs: settings.cnn_convs,
+            cnn_dense: settings.cnn_dense,
+            cnn_dropout: settings.cnn_dropout,
             seed: settings.seed,
             ..ModelOptions::default()
         },

@@ -34,6 +34,11 @@ pub enum Schedule {
         every: usize,
         gamma: f64,
     },
+    /// One cycle (Smith and Topin, "Super-Convergence", 2018): a linear warm-up from a tenth of the base
+    /// rate to the base rate over the first `warmup` of the steps, then cosine decay to zero.
+    OneCycle {
+        warmup: f64,
+    },
 }
 
 impl Schedule {
@@ -46,6 +51,15 @@ impl Schedule {
                 base * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
             }
             Self::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
+            Self::OneCycle { warmup } => {
+                let progress = step as f64 / total_steps.max(1) as f64;
+                if progress < warmup {
+                    base * (0.1 + 0.9 * progress / warmup)
+                } else {
+                    let rest = (progress - warmup) / (1.0 - warmup).max(f64::EPSILON);
+                    base * 0.5 * (1.0 + (std::f64::consts::PI * rest.min(1.0)).cos())
+                }
+            }
         }
     }
 }
@@ -558,6 +572,12 @@ mod tests {
             gamma: 0.5,
         };
         assert!((step.rate(0.1, 0, 10, 3) - 0.05).abs() < 1e-12);
+        let one = Schedule::OneCycle { warmup: 0.25 };
+        assert!((one.rate(0.1, 0, 100, 0) - 0.01).abs() < 1e-12);
+        assert!(one.rate(0.1, 10, 100, 0) > one.rate(0.1, 5, 100, 0));
+        assert!((one.rate(0.1, 25, 100, 0) - 0.1).abs() < 1e-12);
+        assert!(one.rate(0.1, 60, 100, 0) < one.rate(0.1, 40, 100, 0));
+        assert!(one.rate(0.1, 100, 100, 1).abs() < 1e-12);
     }
 
     /// The reference CNN for two epochs in batches of 16, no augmentation: what the short runs train.

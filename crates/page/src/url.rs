@@ -142,7 +142,10 @@ impl Params {
                 (percent_decode(key), percent_decode(value))
             })
             .collect();
-        // The model first: its defaults are what the other keys change.
+        // The recipe, then the model first: their defaults are what the other keys change.
+        if let Some((_, recipe)) = pairs.iter().find(|(k, _)| k == "recipe") {
+            params.train.set("recipe", recipe);
+        }
         if let Some((_, model)) = pairs.iter().find(|(k, _)| k == "model") {
             params.train.set("model", model);
         }
@@ -164,8 +167,8 @@ impl Params {
                 "autorun" => params.autorun = matches!(value.as_str(), "1" | "true" | "yes"),
                 "report" => params.report = matches!(value.as_str(), "1" | "true" | "yes"),
                 "lose_device_after" => params.lose_device_after = value.trim().parse().ok(),
-                _ if key != "model" && params.train.set(&key, &value) => {}
-                "model" => {}
+                "model" | "recipe" => {}
+                _ if params.train.set(&key, &value) => {}
                 _ => params.other.push((key, value)),
             }
         }
@@ -282,6 +285,35 @@ mod tests {
                 seed: 42,
                 ..TrainSettings::default()
             }
+        );
+    }
+
+    #[test]
+    fn a_recipe_sets_everything_and_later_keys_change_it() {
+        let p = Params::parse("?epochs=3&recipe=quick&tab=train&autorun=1&test_size=500");
+        let quick = TrainSettings::recipe("quick").unwrap();
+        assert_eq!(p.train.recipe.as_deref(), Some("quick"));
+        assert_eq!(p.train.cnn_channels, quick.cnn_channels);
+        assert_eq!(p.train.schedule, "onecycle");
+        assert_eq!(p.train.epochs, 3, "a key after the recipe changes it");
+        assert_eq!(p.train.test_size, Some(500));
+        let query = p.to_query();
+        assert!(query.contains("recipe=quick"), "{query}");
+        assert!(query.contains("epochs=3"), "{query}");
+        assert!(
+            !query.contains("channels"),
+            "the recipe's own values stay out: {query}"
+        );
+        assert_eq!(Params::parse(&query), p);
+        // Another model leaves the recipe behind.
+        let resnet = Params::parse("?recipe=fast&model=resnet");
+        assert_eq!(resnet.train.model, "resnet");
+        assert_eq!(resnet.train.recipe, None);
+        assert!(!resnet.to_query().contains("recipe"));
+        // An unknown recipe changes nothing.
+        assert_eq!(
+            Params::parse("?recipe=magic").train,
+            Params::default().train
         );
     }
 

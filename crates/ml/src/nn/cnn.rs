@@ -17,7 +17,11 @@ pub struct CnnConfig {
     /// Output channels of each block; each block halves the image side.
     #[config(default = "vec![32, 64]")]
     pub channels: Vec<usize>,
-    /// Width of the dense hidden layer.
+    /// Convolutions per block (1 or 2).
+    #[config(default = 2)]
+    pub convs_per_block: usize,
+    /// Width of the dense hidden layer; 0: none (class scores straight from the last block's pooled
+    /// activations).
     #[config(default = 256)]
     pub hidden: usize,
     /// Dropout after each block.
@@ -61,7 +65,8 @@ impl ConvBn {
 #[derive(Module, Debug)]
 pub struct CnnBlock {
     first: ConvBn,
-    second: ConvBn,
+    /// None: a block of one convolution.
+    second: Option<ConvBn>,
     pool: MaxPool2d,
     dropout: Dropout,
 }
@@ -70,7 +75,10 @@ impl CnnBlock {
     /// The block's last activation, before pooling (what Grad-CAM explains).
     fn activations(&self, x: Tensor<4>) -> Tensor<4> {
         let x = relu(self.first.forward(x));
-        relu(self.second.forward(x))
+        match &self.second {
+            Some(second) => relu(second.forward(x)),
+            None => x,
+        }
     }
 
     fn pool(&self, x: Tensor<4>) -> Tensor<4> {
@@ -82,7 +90,8 @@ impl CnnBlock {
 #[derive(Module, Debug)]
 pub struct Cnn {
     blocks: Vec<CnnBlock>,
-    fc1: Linear,
+    /// None: no hidden layer.
+    fc1: Option<Linear>,
     dropout: Dropout,
     fc2: Linear,
 }
@@ -97,7 +106,8 @@ impl CnnConfig {
             .map(|&output| {
                 let block = CnnBlock {
                     first: ConvBn::new(input, output, 1, device),
-                    second: ConvBn::new(output, output, 1, device),
+                    second: (self.convs_per_block > 1)
+                        .then(|| ConvBn::new(output, output, 1, device)),
                     pool: MaxPool2dConfig::new([2, 2]).init(),
                     dropout: DropoutConfig::new(self.block_dropout).init(),
                 };
@@ -106,11 +116,17 @@ impl CnnConfig {
             })
             .collect();
         let side = self.image_side >> self.channels.len();
+        let flat = input * side * side;
+        let fc1 = (self.hidden > 0).then(|| LinearConfig::new(flat, self.hidden).init(device));
         Cnn {
             blocks,
-            fc1: LinearConfig::new(input * side * side, self.hidden).init(device),
+            fc1,
             dropout: DropoutConfig::new(self.head_dropout).init(),
-            fc2: LinearConfig::new(self.hidden, self.classes).init(device),
+            fc2: LinearConfig::new(
+                if self.hidden > 0 { self.hidden } else { flat },
+                self.classes,
+            )
+            .init(device),
         }
     }
 }
@@ -165,7 +181,11 @@ impl Cnn {
     pub fn embed(&self, features: Tensor<4>) -> Tensor<2> {
         let last = self.blocks.last().expect("a CNN has at least one block");
         let x = last.pool(features); // [batch, 64, 7, 7]
-        relu(self.fc1.forward(x.flatten(1, 3))) // [batch, hidden]
+        let x = x.flatten(1, 3);
+        match &self.fc1 {
+            Some(fc1) => relu(fc1.forward(x)), // [batch, hidden]
+            None => x,
+        }
     }
 
     /// # Shapes

@@ -49,6 +49,16 @@ pub struct ModelOptions {
     /// ResNet: residual blocks per stage; the depth is 6 blocks + 2 layers (3: ResNet-20). (Absent in
     /// files from before it existed: 3.)
     pub resnet_blocks: usize,
+    /// CNN: output channels of each block. (Absent in files from before it existed: 32, 64, the only
+    /// shape there was; so for the three below.)
+    pub cnn_channels: Vec<usize>,
+    /// CNN: 3x3 convolutions per block.
+    pub cnn_convs: usize,
+    /// CNN: width of the dense layer (0: none).
+    pub cnn_dense: usize,
+    /// CNN: dropout before the last layer (half as much after each block). Training only: a saved model
+    /// predicts the same with any.
+    pub cnn_dropout: f64,
 }
 
 impl Default for ModelOptions {
@@ -64,6 +74,10 @@ impl Default for ModelOptions {
             pca: defaults::PCA,
             resnet_width: defaults::RESNET_WIDTH,
             resnet_blocks: defaults::RESNET_BLOCKS,
+            cnn_channels: defaults::CNN_CHANNELS.to_vec(),
+            cnn_convs: defaults::CNN_CONVS,
+            cnn_dense: defaults::CNN_DENSE,
+            cnn_dropout: defaults::CNN_DROPOUT,
         }
     }
 }
@@ -129,6 +143,49 @@ impl ModelOptions {
                 defaults::RESNET_BLOCKS_RANGE.start(),
                 defaults::RESNET_BLOCKS_RANGE.end(),
                 self.resnet_blocks
+            ));
+        }
+        if !defaults::CNN_BLOCKS.contains(&self.cnn_channels.len()) {
+            return Err(format!(
+                "the CNN needs {} to {} blocks, got {}",
+                defaults::CNN_BLOCKS.start(),
+                defaults::CNN_BLOCKS.end(),
+                self.cnn_channels.len()
+            ));
+        }
+        if let Some(c) = self
+            .cnn_channels
+            .iter()
+            .find(|c| !defaults::CNN_CHANNEL_RANGE.contains(c))
+        {
+            return Err(format!(
+                "a CNN block needs {} to {} channels, got {c}",
+                defaults::CNN_CHANNEL_RANGE.start(),
+                defaults::CNN_CHANNEL_RANGE.end()
+            ));
+        }
+        if !defaults::CNN_CONVS_RANGE.contains(&self.cnn_convs) {
+            return Err(format!(
+                "a CNN block has {} to {} convolutions, got {}",
+                defaults::CNN_CONVS_RANGE.start(),
+                defaults::CNN_CONVS_RANGE.end(),
+                self.cnn_convs
+            ));
+        }
+        if !defaults::CNN_DENSE_RANGE.contains(&self.cnn_dense) {
+            return Err(format!(
+                "the CNN's dense layer must be {} (none) to {} wide, got {}",
+                defaults::CNN_DENSE_RANGE.start(),
+                defaults::CNN_DENSE_RANGE.end(),
+                self.cnn_dense
+            ));
+        }
+        if !defaults::DROPOUT.contains(&self.cnn_dropout) {
+            return Err(format!(
+                "dropout must be {} to {}, got {}",
+                defaults::DROPOUT.start(),
+                defaults::DROPOUT.end(),
+                self.cnn_dropout
             ));
         }
         if !(self.gamma > 0.0 && self.gamma <= 100.0) {
@@ -210,7 +267,16 @@ impl Architecture {
         let o = options;
         match self {
             Self::RefCnn => Network::RefCnn(RefCnnConfig::new().with_classes(classes).init(device)),
-            Self::Cnn => Network::Cnn(CnnConfig::new().with_classes(classes).init(device)),
+            Self::Cnn => Network::Cnn(
+                CnnConfig::new()
+                    .with_classes(classes)
+                    .with_channels(o.cnn_channels.clone())
+                    .with_convs_per_block(o.cnn_convs)
+                    .with_hidden(o.cnn_dense)
+                    .with_block_dropout(o.cnn_dropout / 2.0)
+                    .with_head_dropout(o.cnn_dropout)
+                    .init(device),
+            ),
             Self::ResNet => Network::ResNet(
                 ResNetConfig::new()
                     .with_classes(classes)

@@ -13,7 +13,7 @@ use crate::charts::palette;
 use crate::state::{Run, RunStatus};
 use atelier_core::defaults;
 use atelier_core::protocol::{
-    CONVOLUTIONAL_MODELS, GRADIENT_MODELS, MODELS, ModelReport, TrainSettings, model_label,
+    CONVOLUTIONAL_MODELS, GRADIENT_MODELS, MODELS, ModelReport, RECIPES, TrainSettings, model_label,
 };
 
 /// Props of [`TrainTab`].
@@ -184,6 +184,16 @@ pub fn settings_form(props: &SettingsFormProps) -> Html {
                         }) }
                     </select>
                 </label>
+                if settings.model == "cnn" {
+                    <label title="Settings measured to reach an accuracy soon in the page on two CPU cores; any field changed after picking one changes only that field">{ "Recipe" }
+                        <select data-testid="recipe-select" onchange={field("recipe")} disabled={props.active}>
+                            <option value="none" selected={settings.recipe.is_none()}>{ "none (the fields below)" }</option>
+                            { for RECIPES.iter().map(|(key, label)| html! {
+                                <option value={*key} selected={settings.recipe.as_deref() == Some(*key)}>{ *label }</option>
+                            }) }
+                        </select>
+                    </label>
+                }
                 if gradient {
                     <label>{ "Epochs" }<input type="number" min="1" max="1000" value={settings.epochs.to_string()} onchange={field("epochs")} data-testid="epochs-input" disabled={props.active} /></label>
                     <label>{ "Batch size" }<input type="number" min="1" max="4096" value={settings.batch_size.to_string()} onchange={field("batch")} data-testid="batch-input" disabled={props.active} /></label>
@@ -194,7 +204,7 @@ pub fn settings_form(props: &SettingsFormProps) -> Html {
                     }
                     <label>{ "Schedule" }
                         <select onchange={field("schedule")} disabled={props.active}>
-                            { for [("cosine", "cosine decay"), ("step", "step (halve 3 times)"), ("constant", "constant")].iter().map(|(k, l)| html! {
+                            { for [("cosine", "cosine decay"), ("onecycle", "one cycle (warm-up, then cosine)"), ("step", "step (halve 3 times)"), ("constant", "constant")].iter().map(|(k, l)| html! {
                                 <option value={*k} selected={settings.schedule == *k}>{ *l }</option>
                             }) }
                         </select>
@@ -203,6 +213,12 @@ pub fn settings_form(props: &SettingsFormProps) -> Html {
                 if settings.model == "resnet" {
                     <label title="Channels of the first stage; the second has twice as many, the third four times">{ "Width (first stage)" }<input type="number" min={defaults::RESNET_WIDTH_RANGE.start().to_string()} max={defaults::RESNET_WIDTH_RANGE.end().to_string()} value={settings.resnet_width.to_string()} onchange={field("width")} data-testid="resnet-width-input" disabled={props.active} /></label>
                     <label title="Residual blocks in each of the three stages: depth = 6 x blocks + 2 (3: ResNet-20)">{ "Blocks per stage" }<input type="number" min={defaults::RESNET_BLOCKS_RANGE.start().to_string()} max={defaults::RESNET_BLOCKS_RANGE.end().to_string()} value={settings.resnet_blocks.to_string()} onchange={field("blocks")} data-testid="resnet-blocks-input" disabled={props.active} /></label>
+                }
+                if settings.model == "cnn" {
+                    <label title="Output channels of each block, first to last; each block halves the image side">{ "Channels per block" }<input type="text" value={settings.cnn_channels.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")} onchange={field("channels")} data-testid="cnn-channels-input" disabled={props.active} /></label>
+                    <label title="3x3 convolutions (each with batch norm and ReLU) before each block's pooling">{ "Convolutions per block" }<input type="number" min={defaults::CNN_CONVS_RANGE.start().to_string()} max={defaults::CNN_CONVS_RANGE.end().to_string()} value={settings.cnn_convs.to_string()} onchange={field("convs")} data-testid="cnn-convs-input" disabled={props.active} /></label>
+                    <label title="Width of the dense layer before the class scores (0: none)">{ "Dense layer" }<input type="number" min={defaults::CNN_DENSE_RANGE.start().to_string()} max={defaults::CNN_DENSE_RANGE.end().to_string()} value={settings.cnn_dense.to_string()} onchange={field("dense")} data-testid="cnn-dense-input" disabled={props.active} /></label>
+                    <label title="Dropout before the last layer; each block drops half as much after its pooling">{ "Dropout" }<input type="number" step="0.05" min="0" max={defaults::DROPOUT.end().to_string()} value={settings.cnn_dropout.to_string()} onchange={field("dropout")} data-testid="cnn-dropout-input" disabled={props.active} /></label>
                 }
                 if settings.model == "mlp" {
                     <label>{ "Hidden layers (widths)" }<input type="text" value={settings.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")} onchange={field("hidden")} data-testid="hidden-input" disabled={props.active} /></label>
