@@ -9,11 +9,16 @@ before(async () => { server = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); await server?.close(); });
 
 
-test('CPU backend: autorun trains a CNN for one epoch, evaluates it, and it survives a reload', async () => {
-  // Without augmentation one epoch on 2,000 images reaches ~0.69 natively (BENCHMARKS.md).
-  const url = `${server.url}?tab=train&model=cnn&epochs=1&train_size=2000&test_size=1000&augment=0&backend=cpu&workers=2&autorun=1`;
+test('CPU backend: autorun trains the quick recipe\'s CNN, evaluates it, and it survives a reload', async () => {
+  // The quick recipe (a CNN of 16, 32 and 64 channels, one convolution a block, one-cycle schedule) on
+  // 6,000 images for its 2 epochs; keys after the recipe change it (here the training size).
+  const url = `${server.url}?tab=train&recipe=quick&train_size=6000&test_size=1000&backend=cpu&workers=2&autorun=1`;
   const { page, errors } = await openPage(browser, url);
   assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
+  assert.equal(await byTestId(page, 'recipe-select').inputValue(), 'quick');
+  assert.equal(await byTestId(page, 'cnn-channels-input').inputValue(), '16,32,64');
+  assert.equal(await byTestId(page, 'cnn-convs-input').inputValue(), '1');
+  assert.equal(await byTestId(page, 'epochs-input').inputValue(), '2');
   // The main thread keeps painting while the worker trains: measure the longest gap between frames.
   await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === 'running', null, { timeout: 60_000 });
   const longestFrame = await page.evaluate(() => new Promise((resolve) => {

@@ -751,7 +751,7 @@ pub enum ToWorker {
         seed: u64,
     },
     /// Train a new model; progress comes back as `TrainBatch` and `TrainEpoch`, the end as `TrainDone`.
-    Train { settings: TrainSettings },
+    Train { settings: Box<TrainSettings> },
     /// Stop the running job after the current batch; the model trained so far is kept.
     Stop,
     /// Testing aid (`?lose_device_after=N`): destroy the WebGPU device after N more training batches, as a

@@ -243,6 +243,9 @@ mod tests {
         let options = ModelOptions {
             hidden: vec![32, 16],
             rff_features: 64,
+            cnn_channels: vec![8, 16, 32],
+            cnn_convs: 1,
+            cnn_dense: 0,
             ..ModelOptions::default()
         };
         for architecture in Architecture::ALL {

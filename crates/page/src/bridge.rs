@@ -157,6 +157,8 @@ impl WorkerHandle {
         if let Some(batches) = lose_device_after {
             self.send(&ToWorker::LoseDeviceAfter { batches });
         }
-        self.send(&ToWorker::Train { settings });
+        self.send(&ToWorker::Train {
+            settings: Box::new(settings),
+        });
     }
 }

@@ -161,7 +161,7 @@ async fn handle(message: ToWorker, attachment: JsValue) {
                 message: "no dataset is loaded yet".into(),
             }),
         },
-        ToWorker::Train { settings } => jobs::train::train(&state, &env, settings).await,
+        ToWorker::Train { settings } => jobs::train::train(&state, &env, *settings).await,
         ToWorker::Stop => state.borrow_mut().stop = true,
         ToWorker::LoseDeviceAfter { batches } => {
             state.borrow_mut().lose_device_after = Some(batches)

@@ -522,6 +522,79 @@ mod tests {
         }
     }
 
+    /// The CNN's shape options shape it: its parameter count against one counted by hand (3x3 convolutions
+    /// without bias, each with batch norm's four numbers a channel; the dense layers).
+    #[test]
+    fn cnn_channels_convolutions_and_dense_width_shape_the_network() {
+        fn by_hand(channels: &[usize], convs: usize, dense: usize) -> usize {
+            let conv_bn = |input: usize, output: usize| 9 * input * output + 4 * output;
+            let mut count = 0;
+            let mut input = 1;
+            for &c in channels {
+                count += conv_bn(input, c) + (convs - 1) * conv_bn(c, c);
+                input = c;
+            }
+            let side = 28 >> channels.len();
+            let flat = input * side * side;
+            match dense {
+                0 => count + flat * 10 + 10,
+                d => count + flat * d + d + d * 10 + 10,
+            }
+        }
+        let device = Device::flex();
+        let defaults = ModelOptions::default();
+        assert_eq!(
+            Architecture::Cnn.init(10, &defaults, &device).num_params(),
+            by_hand(&[32, 64], 2, 256),
+            "the default CNN"
+        );
+        for (channels, convs, dense) in [
+            (vec![16, 32, 64], 1, 0),
+            (vec![8], 2, 32),
+            (vec![4, 4, 4, 4], 1, 0),
+        ] {
+            let options = ModelOptions {
+                cnn_channels: channels.clone(),
+                cnn_convs: convs,
+                cnn_dense: dense,
+                cnn_dropout: 0.0,
+                ..ModelOptions::default()
+            };
+            assert!(options.check().is_ok());
+            let net = Architecture::Cnn.init(10, &options, &device);
+            assert_eq!(
+                net.num_params(),
+                by_hand(&channels, convs, dense),
+                "{channels:?}"
+            );
+            assert_eq!(net.conv_layers().len(), channels.len());
+            let out = net.forward(Tensor::zeros([2, 1, 28, 28], &device));
+            assert_eq!(out.dims(), [2, 10]);
+        }
+        for (channels, convs, dense) in [
+            (vec![], 1, 0),
+            (vec![8; 5], 1, 0),
+            (vec![0], 1, 0),
+            (vec![8], 3, 0),
+            (vec![8], 1, 5000),
+        ] {
+            let options = ModelOptions {
+                cnn_channels: channels.clone(),
+                cnn_convs: convs,
+                cnn_dense: dense,
+                ..ModelOptions::default()
+            };
+            assert!(options.check().is_err(), "{channels:?} {convs} {dense}");
+        }
+        // Files from before these options carry none of them: they read as the one CNN there was.
+        let old = r#"{"inputs":784,"hidden":[512,256],"dropout":0.2,"seed":42,"resnet_width":16,"resnet_blocks":3}"#;
+        let read: ModelOptions = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            (read.cnn_channels, read.cnn_convs, read.cnn_dense),
+            (vec![32, 64], 2, 256)
+        );
+    }
+
     #[test]
     fn reference_cnn_has_the_documented_parameter_count() {
         let net = Architecture::RefCnn.init(10, &ModelOptions::default(), &Device::flex());
