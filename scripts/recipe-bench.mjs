@@ -15,7 +15,8 @@ try {
     const { page } = await openPage(browser, url);
     await waitForStatus(page, ['ready']);
     const status = await waitForRun(page, 3_600_000);
-    const figure = async (id) => Number(await byTestId(page, id).textContent());
+    // The leading number of a figure ("10000, each with its mirror image (tta)" reads as 10000).
+    const figure = async (id) => parseFloat(await byTestId(page, id).textContent());
     const run = {
       date: new Date().toISOString().slice(0, 10), recipe, seed: Number(seed), extra, status,
       test_accuracy: await figure('metric-test-accuracy'),

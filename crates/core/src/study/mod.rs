@@ -290,14 +290,18 @@ impl Study {
                     "fitted once (no epochs)".to_string()
                 } else {
                     format!(
-                        "{} of {} epochs (kept epoch {}), batch {}, lr {}, {} schedule{}",
+                        "{} of {} epochs (kept epoch {}), batch {}, lr {}, {} schedule{}{}",
                         r.epochs.len(),
                         s.epochs,
                         r.best_epoch,
                         s.batch_size,
                         s.learning_rate,
                         s.schedule,
-                        if s.augment { ", augmented" } else { "" }
+                        if s.augment { ", augmented" } else { "" },
+                        s.recipe
+                            .as_ref()
+                            .map(|r| format!(", from the {r} recipe"))
+                            .unwrap_or_default()
                     )
                 };
                 vec![

@@ -90,6 +90,9 @@ pub struct Row {
 /// differs from the plain way, so that figures measured differently are not compared unmarked.
 pub fn kind(settings: &TrainSettings) -> String {
     let mut kind = model_label(&settings.model).unwrap_or("?").to_string();
+    if let Some(recipe) = &settings.recipe {
+        kind.push_str(&format!(" ({recipe} recipe)"));
+    }
     if settings.features_from.is_some() {
         kind.push_str(" on network features");
     }
@@ -443,6 +446,14 @@ mod tests {
             format!(
                 "{} on network features, mirrored test",
                 model_label("logreg").unwrap()
+            )
+        );
+        let fast = TrainSettings::recipe("fast").unwrap();
+        assert_eq!(
+            kind(&fast),
+            format!(
+                "{} (fast recipe), mirrored test",
+                model_label("cnn").unwrap()
             )
         );
     }
