@@ -106,6 +106,13 @@ test('CPU backend: autorun trains the quick recipe\'s CNN, evaluates it, and it 
   await page.goto(`${server.url}?tab=train&backend=cpu`);
   await page.locator('[data-testid="model-list"] tr[data-model="cnn"]').waitFor({ timeout: 120_000 });
   assert.equal(Number(await byTestId(page, 'metric-test-accuracy').textContent()), accuracy);
+  // The form's Recipe choice, from another model: it switches to the recipe's CNN and writes the URL.
+  await byTestId(page, 'model-select').selectOption('resnet');
+  await byTestId(page, 'recipe-select').selectOption('fast');
+  assert.equal(await byTestId(page, 'model-select').inputValue(), 'cnn');
+  assert.equal(await byTestId(page, 'cnn-channels-input').inputValue(), '32,64,128');
+  assert.equal(await byTestId(page, 'tta-input').isChecked(), true);
+  await page.waitForFunction(() => location.search.includes('recipe=fast'));
 
   // Reloaded straight onto the Predict tab, an image chosen before the dataset and the saved model are
   // back (the tab says it is waiting) is classified once they are, with no error.

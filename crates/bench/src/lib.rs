@@ -141,7 +141,7 @@ impl GradientHelpers for ThreadHelpers {
 }
 
 /// Runs one benchmark; returns its JSON line. Model settings use the URL's keys (`--trees 50`,
-/// `--train-size 2000`, `--no-augment`); `--parallel` grows a forest's trees on every core, and trains a
+/// `--train-size 2000`, `--no-augment`, `--recipe quick`); `--parallel` grows a forest's trees on every core, and trains a
 /// network on every core (or `--workers N` threads) as the page's Web Workers do.
 pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     let model = options.get("model").map(String::as_str).unwrap_or("cnn");
@@ -152,11 +152,18 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     let val_percent: f64 = get(options, "val", 10.0)?;
     let seed: u64 = get(options, "seed", 42)?;
     settings.seed = seed;
+    // A recipe first, as the URL does: the other keys change it.
+    if let Some(recipe) = options.get("recipe") {
+        if TrainSettings::recipe(recipe).is_none() {
+            return Err(format!("unknown --recipe {recipe}"));
+        }
+        settings.set("recipe", recipe);
+    }
     for (key, value) in options {
         let key = key.replace('-', "_");
         let known = match key.as_str() {
             "model" | "val" | "seed" | "data" | "backend" | "steps" | "parallel" | "save"
-            | "load" => true,
+            | "load" | "recipe" => true,
             "no_augment" => settings.set("augment", "0"),
             _ => settings.set(&key, value),
         };
