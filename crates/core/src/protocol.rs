@@ -166,6 +166,12 @@ pub struct TrainSettings {
     pub recipe: Option<String>,
 }
 
+/// A list of widths (MLP layers, CNN blocks) as the URL and the form write it: `512,256`.
+pub fn widths_text(widths: &[usize]) -> String {
+    let widths: Vec<String> = widths.iter().map(|w| w.to_string()).collect();
+    widths.join(",")
+}
+
 /// Recipes: whole settings measured to reach an accuracy soon in the page on a 2-core CPU (BENCHMARKS.md,
 /// issue #22), as (key, label).
 pub const RECIPES: [(&str, &str); 2] = [
@@ -326,6 +332,19 @@ impl TrainSettings {
         ) -> Option<T> {
             within(v, *range.start(), *range.end())
         }
+        // A list of widths ("128, 64"), each in `width`, as many as `count` allows.
+        fn widths(
+            v: &str,
+            width: &std::ops::RangeInclusive<usize>,
+            count: &std::ops::RangeInclusive<usize>,
+        ) -> Option<Vec<usize>> {
+            let widths: Option<Vec<usize>> = v
+                .split([',', ' '])
+                .filter(|w| !w.is_empty())
+                .map(|w| within_range(w, width))
+                .collect();
+            widths.filter(|w| count.contains(&w.len()))
+        }
         let flag = |old: bool| match v.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => true,
             "0" | "false" | "no" | "off" => false,
@@ -376,13 +395,8 @@ impl TrainSettings {
             "erase" => self.erase = within(v, 0.0, 1.0).unwrap_or(self.erase),
             "seed" => self.seed = v.parse().unwrap_or(self.seed),
             "hidden" => {
-                let widths: Option<Vec<usize>> = v
-                    .split([',', ' '])
-                    .filter(|w| !w.is_empty())
-                    .map(|w| within_range(w, &defaults::MLP_WIDTH))
-                    .collect();
-                if let Some(widths) = widths.filter(|w| defaults::MLP_LAYERS.contains(&w.len())) {
-                    self.hidden = widths;
+                if let Some(w) = widths(v, &defaults::MLP_WIDTH, &defaults::MLP_LAYERS) {
+                    self.hidden = w;
                 }
             }
             // One key, each model's own dropout.
@@ -391,13 +405,8 @@ impl TrainSettings {
             }
             "dropout" => self.dropout = within_range(v, &defaults::DROPOUT).unwrap_or(self.dropout),
             "channels" => {
-                let widths: Option<Vec<usize>> = v
-                    .split([',', ' '])
-                    .filter(|w| !w.is_empty())
-                    .map(|w| within_range(w, &defaults::CNN_CHANNEL_RANGE))
-                    .collect();
-                if let Some(widths) = widths.filter(|w| defaults::CNN_BLOCKS.contains(&w.len())) {
-                    self.cnn_channels = widths;
+                if let Some(w) = widths(v, &defaults::CNN_CHANNEL_RANGE, &defaults::CNN_BLOCKS) {
+                    self.cnn_channels = w;
                 }
             }
             "convs" => {
@@ -502,8 +511,7 @@ impl TrainSettings {
         push("tta", self.tta != d.tta, flag(self.tta));
         push("shift", self.shift != d.shift, self.shift.to_string());
         push("erase", self.erase != d.erase, self.erase.to_string());
-        let widths: Vec<String> = self.hidden.iter().map(|w| w.to_string()).collect();
-        push("hidden", self.hidden != d.hidden, widths.join(","));
+        push("hidden", self.hidden != d.hidden, widths_text(&self.hidden));
         if self.model == "cnn" {
             push(
                 "dropout",
@@ -517,11 +525,10 @@ impl TrainSettings {
                 self.dropout.to_string(),
             );
         }
-        let channels: Vec<String> = self.cnn_channels.iter().map(|w| w.to_string()).collect();
         push(
             "channels",
             self.cnn_channels != d.cnn_channels,
-            channels.join(","),
+            widths_text(&self.cnn_channels),
         );
         push(
             "convs",

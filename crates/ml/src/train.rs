@@ -41,15 +41,17 @@ pub enum Schedule {
     },
 }
 
+/// Cosine decay from `base` at progress 0 to zero at progress 1.
+fn cosine(base: f64, progress: f64) -> f64 {
+    base * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
 impl Schedule {
     /// The learning rate at `step` of `total_steps` (0-based), in epoch `epoch`.
     pub fn rate(&self, base: f64, step: usize, total_steps: usize, epoch: usize) -> f64 {
         match *self {
             Self::Constant => base,
-            Self::Cosine => {
-                let progress = step as f64 / total_steps.max(1) as f64;
-                base * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos())
-            }
+            Self::Cosine => cosine(base, step as f64 / total_steps.max(1) as f64),
             Self::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
             Self::OneCycle { warmup } => {
                 let progress = step as f64 / total_steps.max(1) as f64;
@@ -57,7 +59,7 @@ impl Schedule {
                     base * (0.1 + 0.9 * progress / warmup)
                 } else {
                     let rest = (progress - warmup) / (1.0 - warmup).max(f64::EPSILON);
-                    base * 0.5 * (1.0 + (std::f64::consts::PI * rest.min(1.0)).cos())
+                    cosine(base, rest.min(1.0))
                 }
             }
         }

@@ -13,7 +13,8 @@ use crate::charts::palette;
 use crate::state::{Run, RunStatus};
 use atelier_core::defaults;
 use atelier_core::protocol::{
-    CONVOLUTIONAL_MODELS, GRADIENT_MODELS, MODELS, ModelReport, RECIPES, TrainSettings, model_label,
+    CONVOLUTIONAL_MODELS, GRADIENT_MODELS, MODELS, ModelReport, RECIPES, TrainSettings,
+    model_label, widths_text,
 };
 
 /// Props of [`TrainTab`].
@@ -213,13 +214,13 @@ pub fn settings_form(props: &SettingsFormProps) -> Html {
                     <label title="Residual blocks in each of the three stages: depth = 6 x blocks + 2 (3: ResNet-20)">{ "Blocks per stage" }<input type="number" min={defaults::RESNET_BLOCKS_RANGE.start().to_string()} max={defaults::RESNET_BLOCKS_RANGE.end().to_string()} value={settings.resnet_blocks.to_string()} onchange={field("blocks")} data-testid="resnet-blocks-input" disabled={props.active} /></label>
                 }
                 if settings.model == "cnn" {
-                    <label title="Output channels of each block, first to last; each block halves the image side">{ "Channels per block" }<input type="text" value={settings.cnn_channels.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")} onchange={field("channels")} data-testid="cnn-channels-input" disabled={props.active} /></label>
+                    <label title="Output channels of each block, first to last; each block halves the image side">{ "Channels per block" }<input type="text" value={widths_text(&settings.cnn_channels)} onchange={field("channels")} data-testid="cnn-channels-input" disabled={props.active} /></label>
                     <label title="3x3 convolutions (each with batch norm and ReLU) before each block's pooling">{ "Convolutions per block" }<input type="number" min={defaults::CNN_CONVS_RANGE.start().to_string()} max={defaults::CNN_CONVS_RANGE.end().to_string()} value={settings.cnn_convs.to_string()} onchange={field("convs")} data-testid="cnn-convs-input" disabled={props.active} /></label>
                     <label title="Width of the dense layer before the class scores (0: none)">{ "Dense layer" }<input type="number" min={defaults::CNN_DENSE_RANGE.start().to_string()} max={defaults::CNN_DENSE_RANGE.end().to_string()} value={settings.cnn_dense.to_string()} onchange={field("dense")} data-testid="cnn-dense-input" disabled={props.active} /></label>
                     <label title="Dropout before the last layer; each block drops half as much after its pooling">{ "Dropout" }<input type="number" step="0.05" min="0" max={defaults::DROPOUT.end().to_string()} value={settings.cnn_dropout.to_string()} onchange={field("dropout")} data-testid="cnn-dropout-input" disabled={props.active} /></label>
                 }
                 if settings.model == "mlp" {
-                    <label>{ "Hidden layers (widths)" }<input type="text" value={settings.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")} onchange={field("hidden")} data-testid="hidden-input" disabled={props.active} /></label>
+                    <label>{ "Hidden layers (widths)" }<input type="text" value={widths_text(&settings.hidden)} onchange={field("hidden")} data-testid="hidden-input" disabled={props.active} /></label>
                     <label>{ "Dropout" }<input type="number" step="0.05" min="0" max={defaults::DROPOUT.end().to_string()} value={settings.dropout.to_string()} onchange={field("dropout")} disabled={props.active} /></label>
                 }
                 if settings.model == "svm" {
