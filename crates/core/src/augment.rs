@@ -1,6 +1,7 @@
 //! Data augmentation for training, deterministic under a seed.
 //!
-//! All functions work on one single-channel image of `rows * cols` floats in `[0, 1]`, row-major.
+//! All functions work on one image of floats in `[0, 1]`: one or more planes (channels) of `rows * cols`
+//! values, each row-major. Every plane moves the same way, so a colour image stays in register.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,9 +52,9 @@ impl Augmentation {
 
     /// Augments every image of a batch in place; the same seed gives the same result.
     pub fn apply(&self, batch: &mut Batch, seed: u64) {
-        let (rows, cols) = (batch.rows, batch.cols);
+        let (rows, cols, size) = (batch.rows, batch.cols, batch.image_len().max(1));
         let mut rng = SplitMix64::new(seed);
-        for image in batch.pixels.chunks_exact_mut(rows * cols) {
+        for image in batch.pixels.chunks_exact_mut(size) {
             if self.shift_pad > 0 {
                 shift_crop(image, rows, cols, self.shift_pad, &mut rng);
             }
@@ -75,25 +76,27 @@ pub fn shift_crop(image: &mut [f32], rows: usize, cols: usize, pad: usize, rng: 
     shift(image, rows, cols, dy, dx);
 }
 
-/// Moves the content by `(dy, dx)` pixels, filling with zeros.
+/// Moves the content of every plane by `(dy, dx)` pixels, filling with zeros.
 pub fn shift(image: &mut [f32], rows: usize, cols: usize, dy: i64, dx: i64) {
-    let source = image.to_vec();
-    for y in 0..rows as i64 {
-        for x in 0..cols as i64 {
-            let (sy, sx) = (y - dy, x - dx);
-            let inside = (0..rows as i64).contains(&sy) && (0..cols as i64).contains(&sx);
-            image[(y * cols as i64 + x) as usize] = if inside {
-                source[(sy * cols as i64 + sx) as usize]
-            } else {
-                0.0
-            };
+    for plane in image.chunks_exact_mut((rows * cols).max(1)) {
+        let source = plane.to_vec();
+        for y in 0..rows as i64 {
+            for x in 0..cols as i64 {
+                let (sy, sx) = (y - dy, x - dx);
+                let inside = (0..rows as i64).contains(&sy) && (0..cols as i64).contains(&sx);
+                plane[(y * cols as i64 + x) as usize] = if inside {
+                    source[(sy * cols as i64 + sx) as usize]
+                } else {
+                    0.0
+                };
+            }
         }
     }
 }
 
-/// Mirrors the image left-right.
-pub fn horizontal_flip(image: &mut [f32], rows: usize, cols: usize) {
-    for row in image.chunks_exact_mut(cols).take(rows) {
+/// Mirrors the image left-right (every row of every plane).
+pub fn horizontal_flip(image: &mut [f32], _rows: usize, cols: usize) {
+    for row in image.chunks_exact_mut(cols.max(1)) {
         row.reverse();
     }
 }
@@ -101,10 +104,7 @@ pub fn horizontal_flip(image: &mut [f32], rows: usize, cols: usize) {
 /// A copy of the batch with every image mirrored left-right.
 pub fn mirror_batch(batch: &Batch) -> Batch {
     let mut mirror = batch.clone();
-    for image in mirror
-        .pixels
-        .chunks_exact_mut((batch.rows * batch.cols).max(1))
-    {
+    for image in mirror.pixels.chunks_exact_mut(batch.image_len().max(1)) {
         horizontal_flip(image, batch.rows, batch.cols);
     }
     mirror
@@ -112,7 +112,7 @@ pub fn mirror_batch(batch: &Batch) -> Batch {
 
 /// Random erasing (Zhong et al., "Random Erasing Data Augmentation", AAAI 2020): a rectangle covering 2% to
 /// 33% of the image with an aspect ratio between 0.3 and 1/0.3 (the paper's defaults) is filled with
-/// uniform noise.
+/// uniform noise, the same rectangle in every plane.
 pub fn random_erasing(image: &mut [f32], rows: usize, cols: usize, rng: &mut SplitMix64) {
     let area = (rows * cols) as f64;
     // The paper retries until the rectangle fits; ten tries almost always find one at these settings.
@@ -127,9 +127,11 @@ pub fn random_erasing(image: &mut [f32], rows: usize, cols: usize, rng: &mut Spl
         }
         let top = rng.below(rows - h + 1);
         let left = rng.below(cols - w + 1);
-        for y in top..top + h {
-            for x in left..left + w {
-                image[y * cols + x] = rng.next_f64() as f32;
+        for plane in image.chunks_exact_mut(rows * cols) {
+            for y in top..top + h {
+                for x in left..left + w {
+                    plane[y * cols + x] = rng.next_f64() as f32;
+                }
             }
         }
         return;
@@ -150,9 +152,41 @@ mod tests {
         Batch {
             pixels: (0..n).flat_map(|_| ramp(8, 8)).collect(),
             labels: vec![0; n],
+            channels: 1,
             rows: 8,
             cols: 8,
         }
+    }
+
+    #[test]
+    fn colour_planes_move_together() {
+        // Three planes holding the same ramp times 1, 2, 3: after any augmentation the planes must still
+        // be the same picture (plane k = k * plane 1) wherever nothing random was written.
+        let plane = ramp(8, 8);
+        let image: Vec<f32> = (1..=3)
+            .flat_map(|k| plane.iter().map(move |v| v * k as f32 / 3.0))
+            .collect();
+        let mut colour = Batch {
+            pixels: (0..8).flat_map(|_| image.clone()).collect(),
+            labels: vec![0; 8],
+            channels: 3,
+            rows: 8,
+            cols: 8,
+        };
+        let aug = Augmentation::default();
+        aug.apply(&mut colour, 3);
+        let mut moved = 0;
+        for img in colour.pixels.chunks_exact(3 * 64) {
+            moved += usize::from(img[..64] != image[..64]);
+            for i in 0..64 {
+                assert!((img[64 + i] - 2.0 * img[i]).abs() < 1e-6);
+                assert!((img[128 + i] - 3.0 * img[i]).abs() < 1e-6);
+            }
+        }
+        assert!(moved > 0, "no image was shifted or flipped");
+        let mirrored = mirror_batch(&colour);
+        assert_eq!(mirrored.pixels[64 + 7], colour.pixels[64]);
+        assert_eq!(mirrored.pixels[128], colour.pixels[128 + 7]);
     }
 
     #[test]

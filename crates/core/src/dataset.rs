@@ -108,11 +108,14 @@ pub fn stratified_split(
 
 /// A batch of images as f32 in `[0, 1]` plus labels.
 ///
-/// The same buffer is `[N, 1, rows, cols]` for networks and `[N, rows * cols]` for classical models.
+/// The same buffer is `[N, channels, rows, cols]` for networks and `[N, channels * rows * cols]` for
+/// classical models.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     pub pixels: Vec<f32>,
     pub labels: Vec<u8>,
+    /// 1 (gray) or 3 (red, green, blue planes).
+    pub channels: usize,
     pub rows: usize,
     pub cols: usize,
 }
@@ -128,14 +131,19 @@ impl Batch {
         self.labels.is_empty()
     }
 
-    /// Shape for convolutional networks: `[N, 1, rows, cols]`.
+    /// Shape for convolutional networks: `[N, channels, rows, cols]`.
     pub fn nchw_shape(&self) -> [usize; 4] {
-        [self.len(), 1, self.rows, self.cols]
+        [self.len(), self.channels, self.rows, self.cols]
     }
 
-    /// Shape for classical models: `[N, rows * cols]`.
+    /// Shape for classical models: `[N, channels * rows * cols]`.
     pub fn flat_shape(&self) -> [usize; 2] {
-        [self.len(), self.rows * self.cols]
+        [self.len(), self.image_len()]
+    }
+
+    /// Values per image: `channels * rows * cols`.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.rows * self.cols
     }
 }
 
@@ -222,7 +230,54 @@ impl Dataset {
             test_labels,
             &names.test_labels,
         )?;
-        let split = stratified_split(&train_file.labels, classes, validation_per_mille, seed)?;
+        Self::from_parts(class_names, train_file, test, validation_per_mille, seed)
+    }
+
+    /// A dataset from images already decoded (CIFAR, a folder of pictures, the colour Fashion-MNIST):
+    /// checks that both parts share one shape the networks can take and that every label names a class,
+    /// then makes the split.
+    pub fn from_parts(
+        class_names: Vec<String>,
+        train_file: LabelledImages,
+        test: LabelledImages,
+        validation_per_mille: u32,
+        seed: u64,
+    ) -> Result<Self, DataError> {
+        let (a, b) = (&train_file.images, &test.images);
+        if (a.channels, a.rows, a.cols) != (b.channels, b.rows, b.cols) {
+            return Err(DataError::InvalidOption(format!(
+                "the test images are {} but the training images are {}",
+                shape_text(b.channels, b.rows, b.cols),
+                shape_text(a.channels, a.rows, a.cols)
+            )));
+        }
+        if !(a.channels == 1 || a.channels == 3) {
+            return Err(DataError::InvalidOption(format!(
+                "images need 1 (gray) or 3 (colour) channels, these have {}",
+                a.channels
+            )));
+        }
+        if train_file.is_empty() || test.is_empty() {
+            return Err(DataError::InvalidOption(
+                "a dataset needs training images and test images; one part is empty".into(),
+            ));
+        }
+        for (part, set) in [("training", &train_file), ("test", &test)] {
+            if let Some(index) = set.labels.iter().position(|&l| l as usize >= class_names.len()) {
+                return Err(DataError::LabelOutOfRange {
+                    file: format!("the {part} part"),
+                    label: set.labels[index],
+                    index,
+                    classes: class_names.len(),
+                });
+            }
+        }
+        let split = stratified_split(
+            &train_file.labels,
+            class_names.len(),
+            validation_per_mille,
+            seed,
+        )?;
         Ok(Self {
             class_names,
             train_file,
@@ -240,6 +295,11 @@ impl Dataset {
             seed,
         )?;
         Ok(())
+    }
+
+    /// Channels per image: 1 (gray) or 3 (colour).
+    pub fn channels(&self) -> usize {
+        self.test.images.channels
     }
 
     /// Image height.
@@ -283,7 +343,7 @@ impl Dataset {
 
     /// A batch of the given positions within a part, normalised to `[0, 1]`.
     pub fn batch(&self, part: Part, positions: &[usize]) -> Batch {
-        let size = self.rows() * self.cols();
+        let size = self.test.images.image_len();
         let mut pixels = Vec::with_capacity(positions.len() * size);
         let mut labels = Vec::with_capacity(positions.len());
         for &p in positions {
@@ -294,10 +354,16 @@ impl Dataset {
         Batch {
             pixels,
             labels,
+            channels: self.channels(),
             rows: self.rows(),
             cols: self.cols(),
         }
     }
+}
+
+/// "3 x 32 x 32" (channels x height x width), as every message about image shapes writes it.
+pub fn shape_text(channels: usize, rows: usize, cols: usize) -> String {
+    format!("{channels} x {rows} x {cols}")
 }
 
 #[cfg(test)]

@@ -18,19 +18,27 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Refuse to inflate past this: the largest dataset of this family (EMNIST byclass train) is ~550 MB.
 const MAX_INFLATED_BYTES: u64 = 1 << 30;
 
-/// Images as one contiguous buffer of `count * rows * cols` bytes, row-major.
+/// Images as one contiguous buffer of `count * channels * rows * cols` bytes: image after image, each
+/// channel after channel (planar, as CIFAR stores them and convolutions take them), each row-major. IDX
+/// files have one channel; the colour datasets three.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdxImages {
     pub count: usize,
+    pub channels: usize,
     pub rows: usize,
     pub cols: usize,
     pub pixels: Vec<u8>,
 }
 
 impl IdxImages {
+    /// Bytes per image: `channels * rows * cols`.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.rows * self.cols
+    }
+
     /// Pixels of one image.
     pub fn image(&self, index: usize) -> &[u8] {
-        let size = self.rows * self.cols;
+        let size = self.image_len();
         &self.pixels[index * size..(index + 1) * size]
     }
 }
@@ -156,6 +164,7 @@ pub fn parse_images(file: &str, raw: &[u8]) -> Result<IdxImages, DataError> {
     check_length(file, body, header_len, expected)?;
     Ok(IdxImages {
         count,
+        channels: 1,
         rows,
         cols,
         pixels: body.to_vec(),

@@ -1,9 +1,11 @@
-//! Atelier's core, with no burn and no web dependency: datasets in the IDX layout (Fashion-MNIST, MNIST,
-//! KMNIST, ...) with their parsing, splits, batches, augmentation and statistics; the picture pipeline of
-//! the Predict tab; the training settings with their defaults and ranges; and the messages between the
-//! page and the worker. The page, the ml crate and the worker all build on it.
+//! Atelier's core, with no burn and no web dependency: datasets (IDX files such as Fashion-MNIST, MNIST,
+//! KMNIST; CIFAR's binaries; Fashion-MNIST in colour) with their parsing, splits, batches, augmentation
+//! and statistics; the picture pipeline of the Predict tab; the training settings with their defaults and
+//! ranges; and the messages between the page and the worker. The page, the ml crate and the worker all build on it.
 
 pub mod augment;
+pub mod cifar;
+pub mod colour;
 pub mod dataset;
 pub mod defaults;
 pub mod error;

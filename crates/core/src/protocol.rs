@@ -44,10 +44,26 @@ impl BackendPreference {
 /// Where the dataset comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DatasetOrigin {
-    /// Four URLs, in the order train images, train labels, test images, test labels.
-    Urls { urls: [String; 4] },
-    /// Four files the user picked, sent beside the message in the same order.
+    /// Four IDX URLs, in the order train images, train labels, test images, test labels; `colour`: tint
+    /// them (Fashion-MNIST in colour).
+    Urls {
+        urls: [String; 4],
+        #[serde(default)]
+        colour: bool,
+    },
+    /// Four IDX files the user picked, sent beside the message in the same order.
     PickedFiles { names: [String; 4] },
+    /// CIFAR's binary files at these URLs (training files, test file, names file; see
+    /// [`crate::cifar::CifarKind::files`]).
+    Cifar { urls: Vec<String> },
+    /// CIFAR files the user picked (`.bin` files and the names file, or the `.tar.gz`), sent beside the
+    /// message in the same order.
+    PickedCifar { names: Vec<String> },
+}
+
+/// Channels of images in messages from before colour datasets: gray.
+fn one_channel() -> usize {
+    1
 }
 
 /// A request to load a dataset.
@@ -695,8 +711,12 @@ pub struct Explanation {
     /// The class explained.
     pub class: usize,
     pub probabilities: Vec<f32>,
+    /// 1 (gray) or 3 (colour); images are planar, channel after channel.
+    #[serde(default = "one_channel")]
+    pub channels: usize,
     pub rows: usize,
     pub cols: usize,
+    /// `channels * rows * cols` bytes.
     pub image: Vec<u8>,
     /// `rows * cols` values in `[0, 1]`.
     pub heatmap: Vec<f32>,
@@ -725,6 +745,9 @@ pub struct ModelPrediction {
 pub struct Predictions {
     /// Which image (the file's name, "drawing", "pasted image").
     pub label: String,
+    /// 1 (gray) or 3 (colour); images are planar, channel after channel.
+    #[serde(default = "one_channel")]
+    pub channels: usize,
     pub rows: usize,
     pub cols: usize,
     pub image: Vec<u8>,
@@ -738,6 +761,9 @@ pub struct Predictions {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ReportMaterial {
     pub explanations: Vec<Explanation>,
+    /// 1 (gray) or 3 (colour); images are planar, channel after channel.
+    #[serde(default = "one_channel")]
+    pub channels: usize,
     pub rows: usize,
     pub cols: usize,
     /// (test index, pixels), in the order asked.
@@ -789,6 +815,9 @@ pub enum ToWorker {
     /// Run every model on a preprocessed image of the dataset's size (answered with `Predictions`).
     Predict {
         label: String,
+        /// 1 (gray) or 3 (colour).
+        #[serde(default = "one_channel")]
+        channels: usize,
         rows: usize,
         cols: usize,
         pixels: Vec<u8>,
@@ -824,10 +853,14 @@ pub struct ClassBalance {
     pub test: Vec<usize>,
 }
 
-/// What the explorer needs to know about a loaded dataset. Images are bytes, `rows * cols` each.
+/// What the explorer needs to know about a loaded dataset. Images are bytes, `channels * rows * cols`
+/// each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetSummary {
     pub class_names: Vec<String>,
+    /// 1 (gray) or 3 (colour); images are planar, channel after channel.
+    #[serde(default = "one_channel")]
+    pub channels: usize,
     pub rows: usize,
     pub cols: usize,
     pub train_count: usize,
@@ -838,8 +871,8 @@ pub struct DatasetSummary {
     pub balance: ClassBalance,
     /// Mean training image of each class.
     pub mean_images: Vec<Vec<u8>>,
-    /// Pixel intensity histogram of the training part in equal bins over 0..=255.
-    pub histogram: Vec<u64>,
+    /// Pixel intensity histograms of the training part in equal bins over 0..=255, one per channel.
+    pub histograms: Vec<Vec<u64>>,
     /// Milliseconds spent parsing and summarising, after the downloads.
     pub parse_ms: f64,
     /// The test labels, in order (the page matches them with a model's predictions).
@@ -851,6 +884,9 @@ pub struct DatasetSummary {
 pub struct SampleGrid {
     pub part: Part,
     pub seed: u64,
+    /// 1 (gray) or 3 (colour); images are planar, channel after channel.
+    #[serde(default = "one_channel")]
+    pub channels: usize,
     pub rows: usize,
     pub cols: usize,
     /// Positions within the part, per class.
@@ -930,6 +966,9 @@ pub enum FromWorker {
     },
     /// Pixels of test images, in the order asked.
     TestImages {
+        /// 1 (gray) or 3 (colour).
+        #[serde(default = "one_channel")]
+        channels: usize,
         rows: usize,
         cols: usize,
         indices: Vec<usize>,
@@ -995,6 +1034,7 @@ mod tests {
         let msg = ToWorker::LoadDataset(LoadDataset {
             origin: DatasetOrigin::Urls {
                 urls: ["a".into(), "b".into(), "c".into(), "d".into()],
+                colour: false,
             },
             class_names: vec!["x".into()],
             validation_per_mille: 100,

@@ -1,7 +1,9 @@
-//! Where a dataset comes from: the bundled Fashion-MNIST, another IDX dataset at a URL, or files the user
-//! picked; and its class names.
+//! Where a dataset comes from: the bundled Fashion-MNIST (gray or in colour), another IDX dataset or
+//! CIFAR at a URL, or files the user picked; and its class names.
 
+use super::cifar::{CIFAR10_CLASSES, CifarKind};
 use super::dataset::FileNames;
+use super::protocol::DatasetOrigin;
 
 /// Fashion-MNIST's classes in label order (Xiao, Rasul and Vollgraf, 2017).
 pub const FASHION_CLASSES: [&str; 10] = [
@@ -20,13 +22,37 @@ pub const FASHION_CLASSES: [&str; 10] = [
 /// The folder, relative to the page, where setup puts Fashion-MNIST.
 pub const BUNDLED_BASE: &str = "data/";
 
-/// A dataset to download: a base URL the four standard file names are appended to, and class names.
+/// The `?data=` value of Fashion-MNIST in colour.
+pub const FASHION_COLOUR: &str = "fashion-colour";
+
+/// What the files at a source hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Four IDX files.
+    Idx,
+    /// The four IDX files of Fashion-MNIST, tinted (see [`crate::colour`]).
+    FashionColour,
+    /// CIFAR's binary files.
+    Cifar(CifarKind),
+}
+
+/// A dataset to download: a base URL the standard file names are appended to, and class names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataSource {
     /// Base URL ending in `/`.
     pub base: String,
     pub files: FileNames,
     pub class_names: Vec<String>,
+    pub kind: SourceKind,
+}
+
+/// A base URL ending in `/`.
+fn as_base(base: &str) -> String {
+    if base.ends_with('/') || base.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}/")
+    }
 }
 
 impl DataSource {
@@ -36,29 +62,65 @@ impl DataSource {
             base: BUNDLED_BASE.into(),
             files: FileNames::default(),
             class_names: FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
+            kind: SourceKind::Idx,
         }
     }
 
-    /// From the URL parameters `data` (absent or `fashion`: the bundled set; else a base URL) and `classes`
-    /// (comma-separated names, or a number of classes to name `0..n`; default: Fashion-MNIST's names for
-    /// the bundled set, ten numbered classes otherwise).
+    /// From the URL parameters `data` and `classes`. `data`: absent or `fashion`, the bundled set;
+    /// `fashion-colour`, the bundled set in colour; `cifar10:<base URL>` or `cifar100:<base URL>`, CIFAR's
+    /// binary files there; else the base URL of four IDX files. `classes`: comma-separated names, or a
+    /// number of classes to name `0..n` (default: Fashion-MNIST's or CIFAR's names, ten numbered classes
+    /// for other IDX sets; CIFAR's names file overrides it).
     pub fn from_params(data: Option<&str>, classes: Option<&str>) -> Self {
         let mut source = Self::fashion();
-        if let Some(base) = data
-            .map(str::trim)
-            .filter(|d| !d.is_empty() && *d != "fashion")
-        {
-            source.base = if base.ends_with('/') {
-                base.to_string()
-            } else {
-                format!("{base}/")
-            };
-            source.class_names = numbered_classes(10);
+        match data.map(str::trim).filter(|d| !d.is_empty()) {
+            None | Some("fashion") => {}
+            Some(FASHION_COLOUR) => source.kind = SourceKind::FashionColour,
+            Some(other) => {
+                let cifar = other
+                    .split_once(':')
+                    .and_then(|(prefix, base)| Some((CifarKind::parse(prefix)?, base)));
+                match cifar {
+                    Some((kind, base)) => {
+                        source.base = as_base(base.trim());
+                        source.kind = SourceKind::Cifar(kind);
+                        source.class_names = match kind {
+                            CifarKind::Ten => CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect(),
+                            CifarKind::Hundred => numbered_classes(100),
+                        };
+                    }
+                    None => {
+                        source.base = as_base(other);
+                        source.class_names = numbered_classes(10);
+                    }
+                }
+            }
         }
         if let Some(classes) = classes.map(str::trim).filter(|c| !c.is_empty()) {
             source.class_names = parse_class_names(classes);
         }
         source
+    }
+
+    /// What the worker is asked to load.
+    pub fn origin(&self) -> DatasetOrigin {
+        match self.kind {
+            SourceKind::Idx => DatasetOrigin::Urls {
+                urls: self.urls(),
+                colour: false,
+            },
+            SourceKind::FashionColour => DatasetOrigin::Urls {
+                urls: self.urls(),
+                colour: true,
+            },
+            SourceKind::Cifar(kind) => DatasetOrigin::Cifar {
+                urls: kind
+                    .files()
+                    .iter()
+                    .map(|f| format!("{}{f}", self.base))
+                    .collect(),
+            },
+        }
     }
 
     /// The four URLs in the order train images, train labels, test images, test labels.
@@ -145,9 +207,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn colour_and_cifar_sources() {
+        let s = DataSource::from_params(Some("fashion-colour"), None);
+        assert_eq!(s.kind, SourceKind::FashionColour);
+        assert!(s.is_bundled());
+        assert!(matches!(s.origin(), DatasetOrigin::Urls { colour: true, .. }));
+        let s = DataSource::from_params(Some("cifar10:https://example.test/c10"), None);
+        assert_eq!(s.kind, SourceKind::Cifar(CifarKind::Ten));
+        assert_eq!(s.class_names[0], "airplane");
+        match s.origin() {
+            DatasetOrigin::Cifar { urls } => {
+                assert_eq!(urls.len(), 7);
+                assert_eq!(urls[0], "https://example.test/c10/data_batch_1.bin");
+                assert_eq!(urls[6], "https://example.test/c10/batches.meta.txt");
+            }
+            other => panic!("{other:?}"),
+        }
+        let s = DataSource::from_params(Some("cifar100:data/c100/"), None);
+        assert_eq!(s.class_names.len(), 100);
+        assert!(matches!(s.origin(), DatasetOrigin::Cifar { urls } if urls[1] == "data/c100/test.bin"));
+    }
+
+    #[test]
     fn defaults_to_bundled_fashion() {
         let s = DataSource::from_params(None, None);
         assert!(s.is_bundled());
+        assert!(matches!(s.origin(), DatasetOrigin::Urls { colour: false, .. }));
         assert_eq!(s.class_names[9], "Ankle boot");
         assert_eq!(s.urls()[0], "data/train-images-idx3-ubyte.gz");
         assert_eq!(DataSource::from_params(Some("fashion"), None), s);

@@ -12,9 +12,9 @@ pub fn class_counts(dataset: &Dataset, part: Part) -> Vec<usize> {
     counts
 }
 
-/// The mean image of each class over a part, as bytes (rounded), `rows * cols` per class.
+/// The mean image of each class over a part, as bytes (rounded), `channels * rows * cols` per class.
 pub fn mean_images(dataset: &Dataset, part: Part) -> Vec<Vec<u8>> {
-    let size = dataset.rows() * dataset.cols();
+    let size = dataset.channels() * dataset.rows() * dataset.cols();
     let mut sums = vec![vec![0u64; size]; dataset.classes()];
     let mut counts = vec![0u64; dataset.classes()];
     for i in 0..dataset.len(part) {
@@ -34,19 +34,31 @@ pub fn mean_images(dataset: &Dataset, part: Part) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Histogram of pixel intensities over a part in `bins` equal bins over 0..=255.
-pub fn pixel_histogram(dataset: &Dataset, part: Part, bins: usize) -> Vec<u64> {
-    let mut byte_counts = [0u64; 256];
+/// Histogram of pixel intensities over a part in `bins` equal bins over 0..=255, one per channel (gray;
+/// or red, green, blue).
+pub fn pixel_histograms(dataset: &Dataset, part: Part, bins: usize) -> Vec<Vec<u64>> {
+    let plane = dataset.rows() * dataset.cols();
+    let mut byte_counts = vec![[0u64; 256]; dataset.channels()];
     for i in 0..dataset.len(part) {
-        for &p in dataset.item(part, i).0 {
-            byte_counts[p as usize] += 1;
+        for (counts, values) in byte_counts
+            .iter_mut()
+            .zip(dataset.item(part, i).0.chunks_exact(plane))
+        {
+            for &p in values {
+                counts[p as usize] += 1;
+            }
         }
     }
-    let mut out = vec![0u64; bins];
-    for (value, count) in byte_counts.iter().enumerate() {
-        out[value * bins / 256] += count;
-    }
-    out
+    byte_counts
+        .iter()
+        .map(|counts| {
+            let mut out = vec![0u64; bins];
+            for (value, count) in counts.iter().enumerate() {
+                out[value * bins / 256] += count;
+            }
+            out
+        })
+        .collect()
 }
 
 /// Picks up to `per_class` random positions of each class within a part, grouped by class.
@@ -101,7 +113,9 @@ mod tests {
     #[test]
     fn histogram_counts_every_pixel_once() {
         let ds = dataset();
-        let hist = pixel_histogram(&ds, Part::Test, 16);
+        let hists = pixel_histograms(&ds, Part::Test, 16);
+        assert_eq!(hists.len(), 1);
+        let hist = &hists[0];
         assert_eq!(hist.iter().sum::<u64>(), 12 * 16);
         // Class 0's pixels are 0..=6: all in bin 0 (0..16); class 2's are 40..=46: bin 2.
         assert!(hist[0] >= 16 * 4);

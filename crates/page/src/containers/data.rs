@@ -19,9 +19,7 @@ const SAMPLES_PER_CLASS: usize = 10;
 pub fn load_request(params: &Params) -> LoadDataset {
     let source = DataSource::from_params(params.data.as_deref(), params.classes.as_deref());
     LoadDataset {
-        origin: DatasetOrigin::Urls {
-            urls: source.urls(),
-        },
+        origin: source.origin(),
         class_names: source.class_names,
         validation_per_mille: params.validation_per_mille(),
         split_seed: params.seed,
@@ -114,7 +112,10 @@ mod tests {
         assert_eq!((request.split_seed, request.validation_per_mille), (5, 200));
         assert_eq!(request.class_names.len(), 3);
         match request.origin {
-            DatasetOrigin::Urls { urls } => assert_eq!(urls[0], "mnist/train-images-idx3-ubyte.gz"),
+            DatasetOrigin::Urls { urls, colour } => {
+                assert_eq!(urls[0], "mnist/train-images-idx3-ubyte.gz");
+                assert!(!colour);
+            }
             other => panic!("{other:?}"),
         }
     }
