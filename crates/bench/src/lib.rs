@@ -205,7 +205,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     let wall = std::time::Instant::now();
     let outcome = match (&spec, options.contains_key("parallel")) {
         (FitSpec::Forest { params, .. }, true) => {
-            let features = dataset.rows() * dataset.cols();
+            let features = dataset.image_len();
             let params = params.check(features).map_err(|e| e.to_string())?;
             let positions = train::training_positions(&dataset, settings.train_size, seed);
             let (pixels, labels) = raw_rows(&dataset, Part::Train, &positions);

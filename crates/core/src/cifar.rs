@@ -138,9 +138,13 @@ pub fn base_name(path: &str) -> &str {
 }
 
 /// Parses one binary file into images and (fine) labels.
-pub fn parse_records(kind: CifarKind, file: &str, bytes: &[u8]) -> Result<LabelledImages, DataError> {
+pub fn parse_records(
+    kind: CifarKind,
+    file: &str,
+    bytes: &[u8],
+) -> Result<LabelledImages, DataError> {
     let record = kind.record();
-    if bytes.is_empty() || bytes.len() % record != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(record) {
         return Err(DataError::InvalidOption(format!(
             "{file} is {} bytes, not a whole number of {} records of {record} bytes; is it a {} binary file? \
              pick the files of the binary version again",
@@ -296,7 +300,10 @@ pub fn assemble(
     let mut train: Option<LabelledImages> = None;
     for file in kind.train_files() {
         let (name, bytes) = find(file).ok_or_else(|| {
-            DataError::InvalidOption(format!("{file} is missing: {} needs every file", kind.label()))
+            DataError::InvalidOption(format!(
+                "{file} is missing: {} needs every file",
+                kind.label()
+            ))
         })?;
         let part = parse_records(kind, base_name(name), bytes)?;
         train = Some(match train {
@@ -320,7 +327,7 @@ pub fn assemble(
     let class_names = match find(kind.names_file()) {
         Some((name, bytes)) => parse_names(kind, base_name(name), bytes)?,
         None if kind == CifarKind::Ten => CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect(),
-        None => crate::source::numbered_classes(kind.classes()),
+        None => (0..kind.classes()).map(|i| i.to_string()).collect(),
     };
     let train = train.expect("every kind has a training file");
     let dataset = Dataset::from_parts(class_names, train, test, validation_per_mille, seed)?;
@@ -370,10 +377,18 @@ mod tests {
         let mut files: Vec<(String, Vec<u8>)> = CifarKind::Ten
             .train_files()
             .into_iter()
-            .map(|f| (format!("cifar-10-batches-bin/{f}"), records(CifarKind::Ten, per_batch)))
+            .map(|f| {
+                (
+                    format!("cifar-10-batches-bin/{f}"),
+                    records(CifarKind::Ten, per_batch),
+                )
+            })
             .collect();
         files.push(("test_batch.bin".into(), records(CifarKind::Ten, 20)));
-        files.push(("batches.meta.txt".into(), CIFAR10_CLASSES.join("\n").into_bytes()));
+        files.push((
+            "batches.meta.txt".into(),
+            CIFAR10_CLASSES.join("\n").into_bytes(),
+        ));
         files
     }
 
@@ -387,7 +402,10 @@ mod tests {
         assert_eq!(ds.class_names[9], "truck");
         // Test image 7: label 7, red 7, green 14, blue 21.
         let image = ds.test.images.image(7);
-        assert_eq!((image[0], image[1024], image[2048], image[3071]), (7, 14, 21, 21));
+        assert_eq!(
+            (image[0], image[1024], image[2048], image[3071]),
+            (7, 14, 21, 21)
+        );
         assert_eq!(ds.test.labels[7], 7);
         // The second batch's first image follows the first batch's 30.
         assert_eq!(ds.train_file.images.image(30)[0], 0);
@@ -398,9 +416,18 @@ mod tests {
     fn cifar100_uses_fine_labels_and_reads_from_a_tar_gz() {
         let names: Vec<String> = (0..100).map(|i| format!("fine{i}")).collect();
         let archive = tar(&[
-            ("cifar-100-binary/train.bin", &records(CifarKind::Hundred, 200)),
-            ("cifar-100-binary/test.bin", &records(CifarKind::Hundred, 100)),
-            ("cifar-100-binary/fine_label_names.txt", names.join("\n").as_bytes()),
+            (
+                "cifar-100-binary/train.bin",
+                &records(CifarKind::Hundred, 200),
+            ),
+            (
+                "cifar-100-binary/test.bin",
+                &records(CifarKind::Hundred, 100),
+            ),
+            (
+                "cifar-100-binary/fine_label_names.txt",
+                names.join("\n").as_bytes(),
+            ),
             ("cifar-100-binary/coarse_label_names.txt", b"x\ny"),
         ]);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -420,7 +447,10 @@ mod tests {
         let mut files = ten_files(5);
         files[2].1.pop();
         let err = assemble(files, 100, 1).unwrap_err().to_string();
-        assert!(err.contains("data_batch_3.bin") && err.contains("records"), "{err}");
+        assert!(
+            err.contains("data_batch_3.bin") && err.contains("records"),
+            "{err}"
+        );
         // A batch missing.
         let mut files = ten_files(5);
         files.remove(4);
@@ -430,7 +460,10 @@ mod tests {
         let mut files = ten_files(5);
         files[5].1[0] = 10;
         let err = assemble(files, 100, 1).unwrap_err().to_string();
-        assert!(err.contains("test_batch.bin") && err.contains("label 10"), "{err}");
+        assert!(
+            err.contains("test_batch.bin") && err.contains("label 10"),
+            "{err}"
+        );
         // The wrong number of names.
         let mut files = ten_files(5);
         files[6].1 = b"cat\ndog".to_vec();

@@ -74,8 +74,8 @@ mod tests {
     #[test]
     fn colours_keep_the_shape_differ_per_image_and_repeat() {
         let names = (0..3).map(|i| i.to_string()).collect();
-        let gray = Dataset::from_files(&FileNames::default(), &tiny_raw(3, 10, 4), names, 100, 1)
-            .unwrap();
+        let gray =
+            Dataset::from_files(&FileNames::default(), &tiny_raw(3, 10, 4), names, 100, 1).unwrap();
         let colour = colour_dataset(&gray);
         assert_eq!((colour.channels(), colour.rows(), colour.cols()), (3, 4, 4));
         assert_eq!(colour.test.labels, gray.test.labels);
@@ -90,7 +90,10 @@ mod tests {
             }
             pairs.insert((c[0], c[16], c[32]));
         }
-        assert!(pairs.len() > 6, "colours should vary between images: {pairs:?}");
+        assert!(
+            pairs.len() > 6,
+            "colours should vary between images: {pairs:?}"
+        );
     }
 
     #[test]
@@ -109,7 +112,10 @@ mod tests {
         for i in 0..200 {
             let p = colour.image(i);
             let (bg, fg) = (luma(p[0], p[2], p[4]), luma(p[1], p[3], p[5]));
-            assert!((fg - bg).abs() >= MIN_CONTRAST - 1.0, "image {i}: {fg} vs {bg}");
+            assert!(
+                (fg - bg).abs() >= MIN_CONTRAST - 1.0,
+                "image {i}: {fg} vs {bg}"
+            );
             for c in 0..3 {
                 means[c] += p[2 * c + 1] as f64 / 200.0;
             }

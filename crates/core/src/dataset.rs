@@ -263,7 +263,11 @@ impl Dataset {
             ));
         }
         for (part, set) in [("training", &train_file), ("test", &test)] {
-            if let Some(index) = set.labels.iter().position(|&l| l as usize >= class_names.len()) {
+            if let Some(index) = set
+                .labels
+                .iter()
+                .position(|&l| l as usize >= class_names.len())
+            {
                 return Err(DataError::LabelOutOfRange {
                     file: format!("the {part} part"),
                     label: set.labels[index],
@@ -300,6 +304,11 @@ impl Dataset {
     /// Channels per image: 1 (gray) or 3 (colour).
     pub fn channels(&self) -> usize {
         self.test.images.channels
+    }
+
+    /// Values per image: `channels * rows * cols`.
+    pub fn image_len(&self) -> usize {
+        self.test.images.image_len()
     }
 
     /// Image height.

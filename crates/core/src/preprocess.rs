@@ -1,9 +1,11 @@
 //! Turning a user's picture into a Fashion-MNIST-like input: grayscale, light background inverted (the
 //! dataset's items are light on black), cropped to the object, padded to a square, resized to 28x28 by
 //! area averaging, contrast stretched. Each step can be switched off, and each step's result is kept so
-//! the page can show the pipeline.
+//! the page can show the pipeline. For a colour dataset the picture keeps its colour instead (cropped to a
+//! centred square and resized, as CIFAR's photographs fill their frame), and the gray steps are a switch.
 
-/// A grayscale image, row-major.
+/// An image, row-major: one plane (gray), or three planes one after another (red, green, blue) for the
+/// colour pipeline's stages.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Gray {
     pub width: usize,
@@ -14,6 +16,9 @@ pub struct Gray {
 /// The steps, in order. Grayscale always runs (the models see one channel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Steps {
+    /// For a colour dataset: turn the picture gray and run the gray steps (off: keep the colour).
+    #[serde(default)]
+    pub gray: bool,
     pub invert_light_background: bool,
     pub crop: bool,
     pub pad_square: bool,
@@ -23,6 +28,7 @@ pub struct Steps {
 impl Default for Steps {
     fn default() -> Self {
         Self {
+            gray: false,
             invert_light_background: true,
             crop: true,
             pad_square: true,
@@ -284,6 +290,78 @@ pub fn pipeline(
     Ok(stages)
 }
 
+/// The colour pipeline for a colour dataset: the picture composited over white, then (with `crop`) its
+/// centred square, then resized by area averaging to `rows x cols`. Every stage's image is three planes
+/// (red, green, blue); the last is what the models take.
+pub fn colour_pipeline(
+    width: usize,
+    height: usize,
+    rgba: &[u8],
+    crop: bool,
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<Stage>, PreprocessError> {
+    // The size check and the white background, once per channel.
+    grayscale(width, height, rgba)?;
+    let planes: Vec<Gray> = (0..3)
+        .map(|c| Gray {
+            width,
+            height,
+            pixels: rgba
+                .chunks_exact(4)
+                .map(|p| {
+                    let a = p[3] as f32 / 255.0;
+                    (p[c] as f32 * a + 255.0 * (1.0 - a)).round() as u8
+                })
+                .collect(),
+        })
+        .collect();
+    let join = |planes: &[Gray]| Gray {
+        width: planes[0].width,
+        height: planes[0].height,
+        pixels: planes
+            .iter()
+            .flat_map(|p| p.pixels.iter().copied())
+            .collect(),
+    };
+    let stage = |name: &str, applied: bool, planes: &[Gray]| Stage {
+        name: name.into(),
+        applied,
+        image: join(planes),
+    };
+    let mut stages = vec![stage("colour kept", true, &planes)];
+    let planes = if crop {
+        let side = width.min(height);
+        let (x0, y0) = ((width - side) / 2, (height - side) / 2);
+        let square: Vec<Gray> = planes
+            .iter()
+            .map(|p| Gray {
+                width: side,
+                height: side,
+                pixels: (y0..y0 + side)
+                    .flat_map(|y| {
+                        p.pixels[y * width + x0..y * width + x0 + side]
+                            .iter()
+                            .copied()
+                    })
+                    .collect(),
+            })
+            .collect();
+        stages.push(stage("centred square", true, &square));
+        square
+    } else {
+        stages.push(stage("square crop (off)", false, &planes));
+        planes
+    };
+    let resized: Vec<Gray> = planes.iter().map(|p| resize_area(p, cols, rows)).collect();
+    stages.push(stage(
+        &format!("{rows}x{cols}, area averaged"),
+        true,
+        &resized,
+    ));
+    Ok(stages)
+}
+
 /// The factor that brings the longer side of an image to at most `limit` (1 when it already fits).
 pub fn downscale_factor(width: u32, height: u32, limit: u32) -> f64 {
     let longest = width.max(height);
@@ -313,6 +391,43 @@ mod tests {
     }
 
     #[test]
+    fn a_colour_picture_keeps_its_colour_cropped_and_resized() {
+        // 4 wide, 2 high: the left column red, the middle two green, the right column blue; a transparent
+        // pixel at (0, 0) becomes white.
+        let (w, h) = (4, 2);
+        let mut rgba = Vec::new();
+        for _y in 0..h {
+            for x in 0..w {
+                rgba.extend_from_slice(match x {
+                    0 => &[255, 0, 0, 255],
+                    3 => &[0, 0, 255, 255],
+                    _ => &[0, 255, 0, 255],
+                });
+            }
+        }
+        rgba[3] = 0;
+        let stages = colour_pipeline(w, h, &rgba, true, 1, 1).unwrap();
+        assert_eq!(stages.len(), 3);
+        assert_eq!(stages[0].image.pixels.len(), 3 * 8);
+        let first = &stages[0].image.pixels;
+        assert_eq!(
+            [first[0], first[8], first[16]],
+            [255, 255, 255],
+            "transparent is white"
+        );
+        // The centred square is the two green columns: one green pixel after resizing.
+        assert_eq!((stages[1].image.width, stages[1].image.height), (2, 2));
+        assert_eq!(stages[2].image.pixels, vec![0, 255, 0]);
+        // Without the crop the whole picture is averaged: a quarter red, half green, a quarter blue (with
+        // the white pixel's share).
+        let whole = colour_pipeline(w, h, &rgba, false, 1, 1).unwrap();
+        let last = &whole.last().unwrap().image.pixels;
+        assert_eq!(last.len(), 3);
+        assert!(last[1] > last[0] && last[1] > last[2], "{last:?}");
+        assert!(colour_pipeline(2, 2, &[0; 3], true, 1, 1).is_err());
+    }
+
+    #[test]
     fn a_dark_shirt_on_white_comes_out_light_on_black_centred_28x28() {
         let (w, h, rgba) = photo();
         let stages = pipeline(w, h, &rgba, Steps::default(), 28).unwrap();
@@ -338,6 +453,7 @@ mod tests {
     fn steps_can_be_switched_off() {
         let (w, h, rgba) = photo();
         let off = Steps {
+            gray: true,
             invert_light_background: false,
             crop: false,
             pad_square: false,

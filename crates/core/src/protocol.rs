@@ -53,8 +53,8 @@ pub enum DatasetOrigin {
     },
     /// Four IDX files the user picked, sent beside the message in the same order.
     PickedFiles { names: [String; 4] },
-    /// CIFAR's binary files at these URLs (training files, test file, names file; see
-    /// [`crate::cifar::CifarKind::files`]).
+    /// CIFAR's binary files at these URLs (training files, test file, names file; see `CifarKind::files`
+    /// in the cifar module).
     Cifar { urls: Vec<String> },
     /// CIFAR files the user picked (`.bin` files and the names file, or the `.tar.gz`), sent beside the
     /// message in the same order.

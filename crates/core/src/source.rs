@@ -85,7 +85,9 @@ impl DataSource {
                         source.base = as_base(base.trim());
                         source.kind = SourceKind::Cifar(kind);
                         source.class_names = match kind {
-                            CifarKind::Ten => CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect(),
+                            CifarKind::Ten => {
+                                CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect()
+                            }
                             CifarKind::Hundred => numbered_classes(100),
                         };
                     }
@@ -211,7 +213,10 @@ mod tests {
         let s = DataSource::from_params(Some("fashion-colour"), None);
         assert_eq!(s.kind, SourceKind::FashionColour);
         assert!(s.is_bundled());
-        assert!(matches!(s.origin(), DatasetOrigin::Urls { colour: true, .. }));
+        assert!(matches!(
+            s.origin(),
+            DatasetOrigin::Urls { colour: true, .. }
+        ));
         let s = DataSource::from_params(Some("cifar10:https://example.test/c10"), None);
         assert_eq!(s.kind, SourceKind::Cifar(CifarKind::Ten));
         assert_eq!(s.class_names[0], "airplane");
@@ -225,14 +230,19 @@ mod tests {
         }
         let s = DataSource::from_params(Some("cifar100:data/c100/"), None);
         assert_eq!(s.class_names.len(), 100);
-        assert!(matches!(s.origin(), DatasetOrigin::Cifar { urls } if urls[1] == "data/c100/test.bin"));
+        assert!(
+            matches!(s.origin(), DatasetOrigin::Cifar { urls } if urls[1] == "data/c100/test.bin")
+        );
     }
 
     #[test]
     fn defaults_to_bundled_fashion() {
         let s = DataSource::from_params(None, None);
         assert!(s.is_bundled());
-        assert!(matches!(s.origin(), DatasetOrigin::Urls { colour: false, .. }));
+        assert!(matches!(
+            s.origin(),
+            DatasetOrigin::Urls { colour: false, .. }
+        ));
         assert_eq!(s.class_names[9], "Ankle boot");
         assert_eq!(s.urls()[0], "data/train-images-idx3-ubyte.gz");
         assert_eq!(DataSource::from_params(Some("fashion"), None), s);

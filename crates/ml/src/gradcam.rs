@@ -34,17 +34,18 @@ pub struct GradCam {
 
 /// The gradient of the class score with respect to the feature map, and the feature map, for one image.
 ///
-/// `model` is an inference model (from `valid()`); `image` is `rows * cols` pixels in `[0, 1]`; `class`
+/// `model` is an inference model (from `valid()`); `image` is `channels * rows * cols` values in `[0, 1]`
+/// (`shape` is `[channels, rows, cols]`); `class`
 /// None explains the predicted class. Returns (class, probabilities, features, gradient), the last two
 /// as `[channels, h, w]` row-major with their shape.
 pub async fn feature_gradient(
     model: &Network,
     image: &[f32],
-    rows: usize,
-    cols: usize,
+    shape: [usize; 3],
     class: Option<usize>,
     layer: Option<usize>,
 ) -> Result<(usize, Vec<f32>, Vec<f32>, Vec<f32>, [usize; 3]), TrainError> {
+    let [channels, rows, cols] = shape;
     let device = model
         .devices()
         .first()
@@ -53,7 +54,7 @@ pub async fn feature_gradient(
     let autodiff_device = device.clone().autodiff();
     let model = model.valid().to_device(&autodiff_device);
     let input = Tensor::<4>::from_data(
-        TensorData::new(image.to_vec(), [1, 1, rows, cols]),
+        TensorData::new(image.to_vec(), [1, channels, rows, cols]),
         &autodiff_device,
     );
     let features = model.features_at(input, layer).detach().require_grad(); // [1, channels, h, w], a new leaf
@@ -129,15 +130,15 @@ pub fn bilinear(
 pub async fn grad_cam(
     model: &Network,
     image: &[f32],
-    rows: usize,
-    cols: usize,
+    image_shape: [usize; 3],
     class: Option<usize>,
     layer: Option<usize>,
 ) -> Result<GradCam, TrainError> {
+    let [_, rows, cols] = image_shape;
     let layers = model.conv_layers();
     let layer = layer.filter(|&l| l < layers.len());
     let (class, probabilities, features, gradient, shape) =
-        feature_gradient(model, image, rows, cols, class, layer).await?;
+        feature_gradient(model, image, image_shape, class, layer).await?;
     let coarse = cam_from_gradient(&features, &gradient, shape);
     let heatmap = bilinear(&coarse, shape[1], shape[2], rows, cols);
     Ok(GradCam {
@@ -177,17 +178,34 @@ mod tests {
 
     #[test]
     fn feature_gradient_matches_finite_differences() {
+        check_feature_gradient([1, 28, 28]);
+    }
+
+    #[test]
+    fn feature_gradient_of_a_colour_image_matches_finite_differences() {
+        check_feature_gradient([3, 32, 32]);
+    }
+
+    fn check_feature_gradient(image_shape: [usize; 3]) {
         let device = Device::flex();
         // The ResNet's head (average pooling, then a dense layer) is smooth, so central differences are exact
         // up to rounding; a max-pooling head would switch its maximum under the perturbation.
         let model = Architecture::ResNet
-            .init(3, &crate::nn::ModelOptions::default(), &device)
+            .init(
+                3,
+                &crate::nn::ModelOptions::default().for_images(
+                    image_shape[0],
+                    image_shape[1],
+                    image_shape[2],
+                ),
+                &device,
+            )
             .valid();
-        let image: Vec<f32> = (0..784)
+        let image: Vec<f32> = (0..image_shape.iter().product::<usize>())
             .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
             .collect();
         let (class, probabilities, features, gradient, shape) =
-            block_on(feature_gradient(&model, &image, 28, 28, Some(1), None)).unwrap();
+            block_on(feature_gradient(&model, &image, image_shape, Some(1), None)).unwrap();
         assert_eq!(class, 1);
         assert!((probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         let score = |f: &[f32]| -> f32 {
@@ -241,11 +259,18 @@ mod tests {
             .find(|&i| dataset.item(Part::Test, i).1 == 1)
             .unwrap();
         let image: Vec<f32> = dataset.batch(Part::Test, &[position]).pixels;
-        let cam = block_on(grad_cam(&outcome.model, &image, 28, 28, Some(1), None)).unwrap();
+        let cam = block_on(grad_cam(&outcome.model, &image, [1, 28, 28], Some(1), None)).unwrap();
         assert_eq!(cam.layers, vec!["conv1", "conv2"]);
         assert_eq!(cam.layer, 1);
         // An earlier layer explains too, at its own resolution.
-        let early = block_on(grad_cam(&outcome.model, &image, 28, 28, Some(1), Some(0))).unwrap();
+        let early = block_on(grad_cam(
+            &outcome.model,
+            &image,
+            [1, 28, 28],
+            Some(1),
+            Some(0),
+        ))
+        .unwrap();
         assert_eq!((early.layer, early.coarse_rows), (0, 26));
         assert_eq!(early.heatmap.len(), 784);
         assert!(

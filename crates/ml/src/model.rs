@@ -77,14 +77,23 @@ impl Trained {
         }
     }
 
-    /// Pixels per image the model takes.
+    /// Values per image the model takes (`channels * rows * cols`).
     pub fn inputs(&self) -> usize {
         match self {
             Self::Network { options, .. } => options.inputs,
             Self::Forest(forest) => forest.features,
             Self::Knn(knn) => knn.features,
-            // A hybrid sits on a convolutional network, and those take the CNN config's square images.
-            Self::Hybrid(_) => crate::nn::CnnConfig::new().image_side.pow(2),
+            Self::Hybrid(hybrid) => hybrid.base_options.inputs,
+        }
+    }
+
+    /// The image shape `[channels, rows, cols]` the model was made for, where it records one (the forest
+    /// and KNN know only their number of values).
+    pub fn image_shape(&self) -> Option<[usize; 3]> {
+        match self {
+            Self::Network { options, .. } => Some(options.image_shape()),
+            Self::Hybrid(hybrid) => Some(hybrid.base_options.image_shape()),
+            Self::Forest(_) | Self::Knn(_) => None,
         }
     }
 
@@ -98,13 +107,26 @@ impl Trained {
                 dataset.classes()
             ));
         }
-        let pixels = dataset.rows() * dataset.cols();
-        (self.inputs() != pixels).then(|| {
-            format!(
-                "takes images of {} pixels but this dataset's have {pixels}",
-                self.inputs()
-            )
-        })
+        let shape = [dataset.channels(), dataset.rows(), dataset.cols()];
+        let text = |[c, r, w]: [usize; 3]| atelier_core::dataset::shape_text(c, r, w);
+        match self.image_shape() {
+            Some(own) if own != shape => Some(format!(
+                "takes images of {} but this dataset's are {}",
+                text(own),
+                text(shape)
+            )),
+            Some(_) => None,
+            None => {
+                let values = shape.iter().product::<usize>();
+                (self.inputs() != values).then(|| {
+                    format!(
+                        "takes images of {} values but this dataset's are {} ({values})",
+                        self.inputs(),
+                        text(shape)
+                    )
+                })
+            }
+        }
     }
 
     /// Learned (or stored) numbers: weights, tree nodes, or training pixels.
@@ -135,7 +157,7 @@ impl Trained {
                 let base = store::to_burnpack(
                     &hybrid.base,
                     classes,
-                    &ModelOptions::default(),
+                    &hybrid.base_options,
                     &BTreeMap::new(),
                 )
                 .await?;
@@ -218,6 +240,7 @@ impl Trained {
                 }
                 Self::Hybrid(Hybrid {
                     base: base.model,
+                    base_options: base.options,
                     quantiser,
                     head: Box::new(head.model),
                 })
@@ -249,6 +272,7 @@ mod tests {
     use crate::classical::forest::{BinnedData, ForestParams, grow_tree};
     use crate::classical::knn::KnnParams;
     use crate::classifier::Mirrored;
+    use crate::nn::Architecture;
     use crate::tensor::block_on;
     use atelier_core::augment::mirror_batch;
 
@@ -256,6 +280,7 @@ mod tests {
         Batch {
             pixels: (0..2 * 4).map(|i| i as f32 / 8.0).collect(),
             labels: vec![0, 1],
+            channels: 1,
             rows: 2,
             cols: 2,
         }
@@ -293,6 +318,7 @@ mod tests {
         let batch = Batch {
             pixels,
             labels: vec![0, 1],
+            channels: 1,
             rows: 28,
             cols: 28,
         };
@@ -310,6 +336,72 @@ mod tests {
         for row in mirrored.chunks_exact(10) {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         }
+    }
+
+    /// A model trained on colour images records their shape: its file comes back the same, and it is
+    /// refused (with the shapes named) for gray data of the same size.
+    #[test]
+    fn colour_model_files_roundtrip_and_are_refused_for_other_data() {
+        let device = Device::flex();
+        let gray = atelier_core::fixtures::synthetic_28(3, 4, 2, 1);
+        let colour = atelier_core::colour::colour_dataset(&gray);
+        let options = ModelOptions {
+            cnn_channels: vec![4, 8],
+            cnn_dense: 0,
+            ..ModelOptions::default()
+        }
+        .for_images(3, 28, 28);
+        for architecture in [Architecture::Cnn, Architecture::ResNet, Architecture::Mlp] {
+            let model = Trained::Network {
+                network: architecture.init(3, &options, &device).valid(),
+                options: options.clone(),
+            };
+            let bytes = block_on(model.to_file(3, &BTreeMap::new())).unwrap();
+            let loaded = Trained::from_file(&bytes, &device).unwrap();
+            assert_eq!(loaded.model.image_shape(), Some([3, 28, 28]));
+            let batch = colour.batch(atelier_core::dataset::Part::Test, &[0, 1, 2]);
+            assert_eq!(
+                block_on(model.probabilities(&batch)).unwrap(),
+                block_on(loaded.model.probabilities(&batch)).unwrap(),
+                "{architecture:?}"
+            );
+            assert_eq!(loaded.model.misfit(3, &colour), None);
+            let why = loaded.model.misfit(3, &gray).unwrap();
+            assert!(
+                why.contains("3 x 28 x 28") && why.contains("1 x 28 x 28"),
+                "{why}"
+            );
+        }
+        // A forest knows only its number of values: gray data has a third of them.
+        let (pixels, labels) = crate::classical::fit::raw_rows(
+            &colour,
+            atelier_core::dataset::Part::Train,
+            &[0, 1, 2, 3, 4, 5],
+        );
+        let data = BinnedData::new(&pixels, &labels, 3 * 784, 3, 16);
+        let params = ForestParams::default().check(3 * 784).unwrap();
+        let mut forest = Forest::new(&data);
+        forest.trees.push(grow_tree(&data, &params, 0));
+        let forest = Trained::Forest(forest);
+        assert_eq!(forest.misfit(3, &colour), None);
+        assert!(forest.misfit(3, &gray).unwrap().contains("2352 values"));
+    }
+
+    /// Files from before image shapes were recorded hold only the pixel count: they read as gray squares.
+    #[test]
+    fn files_without_an_image_shape_read_as_gray_squares() {
+        let device = Device::flex();
+        let options = ModelOptions::default().for_images(1, 8, 8);
+        let model = Architecture::Logistic.init(2, &options, &device).valid();
+        let mut old_options = serde_json::to_value(&options).unwrap();
+        for key in ["channels", "rows", "cols"] {
+            old_options.as_object_mut().unwrap().remove(key);
+        }
+        let mut extra = BTreeMap::new();
+        extra.insert(store::META_OPTIONS.to_string(), old_options.to_string());
+        let bytes = block_on(store::to_burnpack(&model, 2, &options, &extra)).unwrap();
+        let loaded = Trained::from_file(&bytes, &device).unwrap();
+        assert_eq!(loaded.model.image_shape(), Some([1, 8, 8]));
     }
 
     #[test]

@@ -195,13 +195,14 @@ pub fn unflatten(
 pub fn split(batch: &Batch, parts: usize) -> Vec<Batch> {
     let n = batch.len();
     let parts = parts.clamp(1, n.max(1));
-    let pixels = batch.rows * batch.cols;
+    let pixels = batch.image_len();
     (0..parts)
         .map(|p| {
             let (start, end) = (p * n / parts, (p + 1) * n / parts);
             Batch {
                 pixels: batch.pixels[start * pixels..end * pixels].to_vec(),
                 labels: batch.labels[start..end].to_vec(),
+                channels: batch.channels,
                 rows: batch.rows,
                 cols: batch.cols,
             }
@@ -557,6 +558,7 @@ mod tests {
         let batch = Batch {
             pixels: (0..10 * 4).map(|v| v as f32).collect(),
             labels: (0..10).collect(),
+            channels: 1,
             rows: 2,
             cols: 2,
         };

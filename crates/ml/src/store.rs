@@ -141,11 +141,23 @@ pub fn from_burnpack(bytes: &[u8], device: &Device) -> Result<LoadedModel, Store
         .filter(|&c| (1..=256).contains(&c))
         .ok_or_else(|| StoreError::NotAModel("no valid class count in its metadata".into()))?;
     let options: ModelOptions = match metadata.get(META_OPTIONS) {
-        Some(json) => serde_json::from_str(json)
-            .map_err(|e| StoreError::NotAModel(format!("its shape options are unreadable: {e}")))?,
+        Some(json) => {
+            let options: ModelOptions = serde_json::from_str(json).map_err(|e| {
+                StoreError::NotAModel(format!("its shape options are unreadable: {e}"))
+            })?;
+            // Files from before colour data recorded only the number of pixels.
+            if json.contains("\"rows\"") {
+                options
+            } else {
+                options.assume_square()
+            }
+        }
         None => ModelOptions::default(),
     };
     options.check().map_err(StoreError::NotAModel)?;
+    if let Some(reason) = architecture.misfit(&options) {
+        return Err(StoreError::NotAModel(reason));
+    }
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|e| StoreError::NotAModel(e.to_string()))?;
     let model = architecture

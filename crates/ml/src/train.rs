@@ -190,10 +190,14 @@ pub async fn train(
     let train_device = device.clone().autodiff();
     // The same seed gives the same initial weights (and, with the same data order, the same run).
     train_device.seed(config.seed);
-    let options = ModelOptions {
-        inputs: dataset.rows() * dataset.cols(),
-        ..config.options.clone()
-    };
+    let options =
+        config
+            .options
+            .clone()
+            .for_images(dataset.channels(), dataset.rows(), dataset.cols());
+    if let Some(reason) = config.architecture.misfit(&options) {
+        return Err(TrainError::Config(reason));
+    }
     let mut model = config
         .architecture
         .init(dataset.classes(), &options, &train_device);

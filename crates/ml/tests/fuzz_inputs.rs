@@ -13,7 +13,7 @@ use std::io::Write;
 use atelier_core::dataset::{Batch, Part};
 use atelier_core::fixtures::synthetic_28;
 use atelier_core::idx::{parse_images, parse_labels};
-use atelier_core::preprocess::{Steps, pipeline};
+use atelier_core::preprocess::{Steps, colour_pipeline, pipeline};
 use atelier_core::rng::SplitMix64;
 use atelier_ml::classical::fit::{self, FitSpec};
 use atelier_ml::classical::forest::{BinnedData, Forest, ForestParams, grow_tree};
@@ -145,6 +145,7 @@ fn model_files_never_panic_when_damaged() {
     let tiny = Batch {
         pixels: vec![0.5; 4],
         labels: vec![0],
+        channels: 1,
         rows: 2,
         cols: 2,
     };
@@ -179,7 +180,7 @@ fn network_and_hybrid_files_never_panic_when_damaged() {
         seed: 1,
     };
     let hybrid = block_on(fit::fit_on_features(
-        &spec, &network, &dataset, &device, &mut host,
+        &spec, &network, &options, &dataset, &device, &mut host,
     ))
     .unwrap()
     .model;
@@ -217,6 +218,7 @@ fn preprocessing_never_panics_on_odd_pictures() {
         };
         let rgba: Vec<u8> = (0..len).map(|_| rng.below(256) as u8).collect();
         let steps = Steps {
+            gray: true,
             invert_light_background: rng.below(2) == 0,
             crop: rng.below(2) == 0,
             pad_square: rng.below(2) == 0,
@@ -225,6 +227,10 @@ fn preprocessing_never_panics_on_odd_pictures() {
         if let Ok(stages) = pipeline(w, h, &rgba, steps, 28) {
             let last = &stages.last().unwrap().image;
             assert_eq!(last.pixels.len(), 784);
+        }
+        if let Ok(stages) = colour_pipeline(w, h, &rgba, steps.crop, 32, 24) {
+            let last = &stages.last().unwrap().image;
+            assert_eq!(last.pixels.len(), 3 * 32 * 24);
         }
     }
 }

@@ -691,6 +691,7 @@ mod tests {
     fn summary() -> DatasetSummary {
         DatasetSummary {
             class_names: vec!["Shirt".into(), "Coat".into()],
+            channels: 1,
             rows: 4,
             cols: 4,
             train_count: 8,
@@ -704,7 +705,7 @@ mod tests {
                 test: vec![2, 2],
             },
             mean_images: vec![],
-            histogram: vec![],
+            histograms: vec![],
             parse_ms: 0.0,
             test_labels: vec![0, 1, 0, 1],
         }
@@ -820,6 +821,7 @@ mod tests {
                 truth: 0,
                 class: 1,
                 probabilities: vec![0.1, 0.9],
+                channels: 1,
                 rows: 4,
                 cols: 4,
                 image: vec![200; 16],
@@ -827,6 +829,7 @@ mod tests {
                 layer: 0,
                 layers: vec!["conv".into()],
             }],
+            channels: 1,
             rows: 4,
             cols: 4,
             images: plan

@@ -661,6 +661,7 @@ mod tests {
         assert!(s.report.is_none());
         let pin = Pin::Prediction(Rc::new(Predictions {
             label: "drawing".into(),
+            channels: 1,
             rows: 1,
             cols: 1,
             image: vec![3],
@@ -677,6 +678,7 @@ mod tests {
     fn a_late_worker_failure_keeps_a_loaded_dataset() {
         let summary = atelier_core::protocol::DatasetSummary {
             class_names: vec![],
+            channels: 1,
             rows: 1,
             cols: 1,
             train_count: 0,
@@ -690,7 +692,7 @@ mod tests {
                 test: vec![],
             },
             mean_images: vec![],
-            histogram: vec![],
+            histograms: vec![],
             parse_ms: 0.0,
             test_labels: vec![],
         };

@@ -29,6 +29,9 @@ pub enum ToHelper {
     ReplicaStep {
         run: u64,
         step: usize,
+        /// 1 (gray) or 3 (colour).
+        #[serde(default = "one_channel")]
+        channels: usize,
         rows: usize,
         cols: usize,
         labels: Vec<u8>,
@@ -60,6 +63,11 @@ pub enum FromHelper {
         correct: f32,
         problem: Option<String>,
     },
+}
+
+/// Channels in messages from before colour datasets: gray.
+fn one_channel() -> usize {
+    1
 }
 
 #[cfg(test)]

@@ -267,6 +267,7 @@ impl GradientHelpers for Helpers {
             let message = ToHelper::ReplicaStep {
                 run,
                 step,
+                channels: part.channels,
                 rows: part.rows,
                 cols: part.cols,
                 labels: part.labels.clone(),
@@ -444,7 +445,7 @@ pub fn start_replica(run: u64, settings: StepSettings, attachment: JsValue) {
 pub async fn replica_step(
     run: u64,
     step: usize,
-    (rows, cols, labels): (usize, usize, Vec<u8>),
+    ([channels, rows, cols], labels): ([usize; 3], Vec<u8>),
     attachment: JsValue,
 ) -> (FromHelper, Option<Float32Array>) {
     let answer = |problem: String| {
@@ -458,7 +459,7 @@ pub async fn replica_step(
         (message, None)
     };
     let pixels = match attachment.dyn_into::<Float32Array>() {
-        Ok(p) if p.length() as usize == rows * cols * labels.len() => p.to_vec(),
+        Ok(p) if p.length() as usize == channels * rows * cols * labels.len() => p.to_vec(),
         _ => return answer("the images did not arrive whole".into()),
     };
     // Taken out while it works (the borrow is not held across an await), put back after.
@@ -471,6 +472,7 @@ pub async fn replica_step(
     let batch = Batch {
         pixels,
         labels,
+        channels,
         rows,
         cols,
     };

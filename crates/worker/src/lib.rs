@@ -13,6 +13,7 @@ mod helper_protocol;
 mod helpers;
 mod idb;
 pub mod jobs;
+mod load;
 mod runtime;
 pub mod state;
 pub mod summary;

@@ -8,15 +8,14 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use super::jobs;
-use super::{backend, fetch, summary};
+use super::{backend, fetch, load, summary};
 use crate::clock::now_ms;
 use crate::env::Post;
 use crate::helper_protocol::{FromHelper, ToHelper};
 use crate::state::WorkerState;
 use crate::web::WebEnv;
-use atelier_core::DataError;
-use atelier_core::dataset::{Dataset, FileNames, Part, RawFiles};
-use atelier_core::protocol::{self, BackendKind, DatasetOrigin, FromWorker, LoadDataset, ToWorker};
+use atelier_core::dataset::Part;
+use atelier_core::protocol::{self, BackendKind, FromWorker, ToWorker};
 
 thread_local! {
     /// The worker's state, shared by the message handler and the jobs it starts.
@@ -104,7 +103,7 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             jobs::storage::restore(&state, &env).await;
             post(&FromWorker::Restored);
         }
-        ToWorker::LoadDataset(request) => match load_dataset(&request, attachment).await {
+        ToWorker::LoadDataset(request) => match load::load_dataset(&request, attachment).await {
             Ok(dataset) => {
                 let grid = summary::sample_grid(&dataset, Part::Train, 10, request.split_seed);
                 state.borrow_mut().dataset = Some(dataset);
@@ -178,10 +177,13 @@ async fn handle(message: ToWorker, attachment: JsValue) {
         }
         ToWorker::Predict {
             label,
+            channels,
             rows,
             cols,
             pixels,
-        } => post(&jobs::predict::predict(&state, &env, label, rows, cols, pixels).await),
+        } => {
+            post(&jobs::predict::predict(&state, &env, label, [channels, rows, cols], pixels).await)
+        }
         ToWorker::DeleteModel { id } => jobs::storage::delete(&state, &env, &id).await,
         ToWorker::ExportModel { id, format } => {
             jobs::storage::export(&state, &env, &id, &format).await
@@ -226,12 +228,18 @@ async fn handle_helper(message: ToHelper, attachment: JsValue) {
         ToHelper::ReplicaStep {
             run,
             step,
+            channels,
             rows,
             cols,
             labels,
         } => {
-            let (message, gradients) =
-                super::helpers::replica_step(run, step, (rows, cols, labels), attachment).await;
+            let (message, gradients) = super::helpers::replica_step(
+                run,
+                step,
+                ([channels, rows, cols], labels),
+                attachment,
+            )
+            .await;
             post_helper(&message, gradients.map(JsValue::from).as_ref())
         }
         ToHelper::ReplicaApply {
@@ -240,65 +248,4 @@ async fn handle_helper(message: ToHelper, attachment: JsValue) {
             learning_rate,
         } => super::helpers::replica_apply(run, learning_rate, attachment),
     }
-}
-
-/// Downloads or reads the four files, parses them and posts the summary. Returns the dataset.
-async fn load_dataset(
-    request: &LoadDataset,
-    attachments: JsValue,
-) -> Result<Rc<Dataset>, DataError> {
-    let mut contents: Vec<Vec<u8>> = Vec::with_capacity(4);
-    let files: Vec<String> = match &request.origin {
-        DatasetOrigin::Urls { urls } => {
-            let files: Vec<String> = urls
-                .iter()
-                .map(|u| u.rsplit('/').next().unwrap_or(u).to_string())
-                .collect();
-            // One after another: the progress bars fill in order, and a missing small file is reported
-            // before the big ones are fetched in vain.
-            for (url, file) in urls.iter().zip(&files) {
-                contents
-                    .push(fetch::download(url, file, &|p| post(&FromWorker::Download(p))).await?);
-            }
-            files
-        }
-        DatasetOrigin::PickedFiles { names } => {
-            let blobs: Array = attachments.dyn_into().map_err(|_| {
-                DataError::InvalidOption("the picked files did not reach the worker".into())
-            })?;
-            for (i, name) in names.iter().enumerate() {
-                let blob: web_sys::Blob = blobs.get(i as u32).dyn_into().map_err(|_| {
-                    DataError::InvalidOption(format!("{name} did not reach the worker"))
-                })?;
-                contents.push(fetch::read_blob(&blob, name).await?);
-            }
-            names.to_vec()
-        }
-    };
-    post(&FromWorker::Parsing);
-    let start = now_ms();
-    let names = FileNames {
-        train_images: files[0].clone(),
-        train_labels: files[1].clone(),
-        test_images: files[2].clone(),
-        test_labels: files[3].clone(),
-    };
-    let mut contents = contents.into_iter();
-    let mut next = || contents.next().unwrap_or_default();
-    let raw = RawFiles {
-        train_images: next(),
-        train_labels: next(),
-        test_images: next(),
-        test_labels: next(),
-    };
-    let dataset = Dataset::from_files(
-        &names,
-        &raw,
-        request.class_names.clone(),
-        request.validation_per_mille,
-        request.split_seed,
-    )?;
-    let summary = summary::summarise(&dataset, now_ms() - start);
-    post(&FromWorker::DatasetReady(Box::new(summary)));
-    Ok(Rc::new(dataset))
 }

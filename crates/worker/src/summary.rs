@@ -11,6 +11,7 @@ pub const HISTOGRAM_BINS: usize = 32;
 pub fn summarise(dataset: &Dataset, parse_ms: f64) -> DatasetSummary {
     DatasetSummary {
         class_names: dataset.class_names.clone(),
+        channels: dataset.channels(),
         rows: dataset.rows(),
         cols: dataset.cols(),
         train_count: dataset.len(Part::Train),
@@ -24,7 +25,7 @@ pub fn summarise(dataset: &Dataset, parse_ms: f64) -> DatasetSummary {
             test: stats::class_counts(dataset, Part::Test),
         },
         mean_images: stats::mean_images(dataset, Part::Train),
-        histogram: stats::pixel_histogram(dataset, Part::Train, HISTOGRAM_BINS),
+        histograms: stats::pixel_histograms(dataset, Part::Train, HISTOGRAM_BINS),
         parse_ms,
         test_labels: dataset.labels(Part::Test),
     }
@@ -45,6 +46,7 @@ pub fn sample_grid(dataset: &Dataset, part: Part, per_class: usize, seed: u64) -
     SampleGrid {
         part,
         seed,
+        channels: dataset.channels(),
         rows: dataset.rows(),
         cols: dataset.cols(),
         positions,
@@ -70,7 +72,7 @@ mod tests {
         );
         assert_eq!(s.balance.test, vec![4, 4, 4]);
         assert_eq!(s.mean_images.len(), 3);
-        assert_eq!(s.histogram.iter().sum::<u64>(), 27 * 16);
+        assert_eq!(s.histograms[0].iter().sum::<u64>(), 27 * 16);
         let grid = sample_grid(&ds, Part::Test, 2, 5);
         assert_eq!(grid.images.len(), 3);
         for (class, images) in grid.images.iter().enumerate() {

@@ -7,7 +7,6 @@ use super::knn::{Knn, KnnParams};
 use crate::error::TrainError;
 use crate::host::{BatchReport, EpochReport, TrainEvent, TrainHost};
 use crate::model::Trained;
-use crate::nn::ModelOptions;
 use crate::train::{self, TrainConfig, training_positions};
 use atelier_core::dataset::{Dataset, Part};
 use burn::prelude::*;
@@ -83,10 +82,11 @@ pub async fn fit(
             Ok(FitOutcome {
                 model: Trained::Network {
                     network: outcome.model,
-                    options: ModelOptions {
-                        inputs: dataset.rows() * dataset.cols(),
-                        ..config.options.clone()
-                    },
+                    options: config.options.clone().for_images(
+                        dataset.channels(),
+                        dataset.rows(),
+                        dataset.cols(),
+                    ),
                 },
                 epochs: outcome.epochs,
                 stopped: outcome.stopped,
@@ -115,6 +115,7 @@ pub async fn fit(
 pub async fn fit_on_features(
     spec: &FitSpec,
     base: &crate::nn::Network,
+    base_options: &crate::nn::ModelOptions,
     dataset: &Dataset,
     device: &Device,
     host: &mut impl TrainHost,
@@ -137,6 +138,7 @@ pub async fn fit_on_features(
     Ok(FitOutcome {
         model: Trained::Hybrid(super::hybrid::Hybrid {
             base: base.clone(),
+            base_options: base_options.clone(),
             quantiser,
             head: Box::new(outcome.model),
         }),
@@ -148,7 +150,7 @@ pub async fn fit_on_features(
 
 /// Raw pixels and labels of some positions of a part.
 pub fn raw_rows(dataset: &Dataset, part: Part, positions: &[usize]) -> (Vec<u8>, Vec<u8>) {
-    let mut pixels = Vec::with_capacity(positions.len() * dataset.rows() * dataset.cols());
+    let mut pixels = Vec::with_capacity(positions.len() * dataset.image_len());
     let mut labels = Vec::with_capacity(positions.len());
     for &p in positions {
         let (image, label) = dataset.item(part, p);
@@ -189,7 +191,7 @@ async fn fit_forest(
     seed: u64,
     host: &mut impl TrainHost,
 ) -> Result<FitOutcome, TrainError> {
-    let features = dataset.rows() * dataset.cols();
+    let features = dataset.image_len();
     let classes = dataset.classes();
     let params = params
         .check(features)
@@ -316,7 +318,7 @@ async fn fit_knn(
     device: &Device,
     host: &mut impl TrainHost,
 ) -> Result<FitOutcome, TrainError> {
-    let features = dataset.rows() * dataset.cols();
+    let features = dataset.image_len();
     let classes = dataset.classes();
     let positions = training_positions(dataset, train_size, seed);
     let (pixels, labels) = raw_rows(dataset, Part::Train, &positions);
@@ -384,6 +386,7 @@ mod tests {
     use crate::classifier::Classifier;
     use crate::host::{HelpedHost, NativeHost, TestHelpers, TreeHelpers};
     use crate::nn::Architecture;
+    use crate::nn::ModelOptions;
     use crate::tensor::block_on;
     use crate::train::evaluate;
     use atelier_core::fixtures::{synthetic_28, synthetic_28_split};
@@ -596,7 +599,13 @@ mod tests {
             &mut host,
         ))
         .unwrap();
-        let base = base.model.network().unwrap().clone();
+        let Trained::Network {
+            network: base,
+            options: base_options,
+        } = base.model
+        else {
+            panic!("a network");
+        };
         let spec = FitSpec::Forest {
             params: ForestParams {
                 trees: 5,
@@ -608,6 +617,7 @@ mod tests {
         let outcome = block_on(fit_on_features(
             &spec,
             &base,
+            &base_options,
             &dataset,
             &Device::flex(),
             &mut host,

@@ -104,12 +104,12 @@ async fn embed_set(
     set: &LabelledImages,
     host: &impl TrainHost,
 ) -> Result<(Vec<f32>, usize), TrainError> {
-    let (rows, cols) = (set.images.rows, set.images.cols);
+    let (channels, rows, cols) = (set.images.channels, set.images.rows, set.images.cols);
     let mut values = Vec::new();
     let mut dim = 0;
     let indices: Vec<usize> = (0..set.len()).collect();
     for chunk in indices.chunks(256) {
-        let mut pixels = Vec::with_capacity(chunk.len() * rows * cols);
+        let mut pixels = Vec::with_capacity(chunk.len() * set.images.image_len());
         for &i in chunk {
             pixels.extend(
                 set.images
@@ -121,6 +121,7 @@ async fn embed_set(
         let batch = Batch {
             pixels,
             labels: chunk.iter().map(|&i| set.labels[i]).collect(),
+            channels,
             rows,
             cols,
         };
@@ -150,6 +151,7 @@ pub async fn feature_dataset(
     let set = |values: &[f32], labels: &[u8]| LabelledImages {
         images: IdxImages {
             count: labels.len(),
+            channels: 1,
             rows: 1,
             cols: dim,
             pixels: quantiser.apply(values),
@@ -170,6 +172,8 @@ pub async fn feature_dataset(
 #[derive(Debug)]
 pub struct Hybrid<H> {
     pub base: Network,
+    /// The base network's shape options (its image shape among them), saved with it.
+    pub base_options: crate::nn::ModelOptions,
     pub quantiser: Quantiser,
     pub head: Box<H>,
 }
@@ -184,6 +188,7 @@ impl<H: Classifier> Classifier for Hybrid<H> {
                 .map(|&b| atelier_core::dataset::normalise(b))
                 .collect(),
             labels: batch.labels.clone(),
+            channels: 1,
             rows: 1,
             cols: self.quantiser.dim(),
         };

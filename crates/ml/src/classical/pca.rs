@@ -41,7 +41,7 @@ pub async fn fit(
     device: &Device,
     seed: u64,
 ) -> Result<Pca, TrainError> {
-    let dims = dataset.rows() * dataset.cols();
+    let dims = dataset.image_len();
     let step = positions.len().div_ceil(SAMPLE).max(1);
     let sample: Vec<usize> = positions.iter().step_by(step).copied().collect();
     let n = sample.len();

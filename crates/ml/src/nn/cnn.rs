@@ -30,9 +30,15 @@ pub struct CnnConfig {
     /// Dropout before the last layer.
     #[config(default = 0.5)]
     pub head_dropout: f64,
-    /// Side of the input images.
+    /// Channels of the input images (1 gray, 3 colour).
+    #[config(default = 1)]
+    pub in_channels: usize,
+    /// Height of the input images.
     #[config(default = 28)]
-    pub image_side: usize,
+    pub rows: usize,
+    /// Width of the input images.
+    #[config(default = 28)]
+    pub cols: usize,
 }
 
 /// A conv-BN-ReLU layer.
@@ -97,9 +103,16 @@ pub struct Cnn {
 }
 
 impl CnnConfig {
+    /// Values the last block hands the head: channels times the pooled size (each 2x2 pool halves a side,
+    /// rounding down); 0 when the blocks pool the image away.
+    pub fn flat_features(&self) -> usize {
+        let blocks = self.channels.len();
+        self.channels.last().copied().unwrap_or(0) * (self.rows >> blocks) * (self.cols >> blocks)
+    }
+
     /// Builds the network.
     pub fn init(&self, device: &Device) -> Cnn {
-        let mut input = 1;
+        let mut input = self.in_channels;
         let blocks = self
             .channels
             .iter()
@@ -115,8 +128,7 @@ impl CnnConfig {
                 block
             })
             .collect();
-        let side = self.image_side >> self.channels.len();
-        let flat = input * side * side;
+        let flat = self.flat_features();
         let fc1 = (self.hidden > 0).then(|| LinearConfig::new(flat, self.hidden).init(device));
         Cnn {
             blocks,

@@ -26,8 +26,15 @@ pub use resnet::{ResNet, ResNetConfig};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModelOptions {
-    /// Pixels per image.
+    /// Values per image: `channels * rows * cols`.
     pub inputs: usize,
+    /// Channels of the images: 1 (gray) or 3 (colour). (Absent in files from before colour data: 1.)
+    pub channels: usize,
+    /// Image height. (Absent in files from before: the side of the square of `inputs` pixels; see
+    /// [`ModelOptions::assume_square`].)
+    pub rows: usize,
+    /// Image width.
+    pub cols: usize,
     /// MLP hidden widths.
     pub hidden: Vec<usize>,
     /// MLP dropout.
@@ -65,6 +72,9 @@ impl Default for ModelOptions {
     fn default() -> Self {
         Self {
             inputs: 784,
+            channels: 1,
+            rows: 28,
+            cols: 28,
             hidden: defaults::MLP_HIDDEN.to_vec(),
             dropout: defaults::MLP_DROPOUT,
             kernel: Kernel::Rbf,
@@ -83,10 +93,40 @@ impl Default for ModelOptions {
 }
 
 impl ModelOptions {
+    /// These options for images of `channels x rows x cols`.
+    pub fn for_images(self, channels: usize, rows: usize, cols: usize) -> Self {
+        Self {
+            inputs: channels * rows * cols,
+            channels,
+            rows,
+            cols,
+            ..self
+        }
+    }
+
+    /// The image shape of options saved before they recorded one: gray squares of `inputs` pixels (every
+    /// IDX set then was square).
+    pub fn assume_square(self) -> Self {
+        let side = (self.inputs as f64).sqrt().round() as usize;
+        self.for_images(1, side, side)
+    }
+
+    /// `[channels, rows, cols]`.
+    pub fn image_shape(&self) -> [usize; 3] {
+        [self.channels, self.rows, self.cols]
+    }
+
     /// Checks the options; the message says what to change.
     pub fn check(&self) -> Result<(), String> {
         if self.inputs == 0 {
             return Err("the images have no pixels".into());
+        }
+        if self.inputs != self.channels * self.rows * self.cols {
+            return Err(format!(
+                "the image shape {} does not hold {} values",
+                atelier_core::dataset::shape_text(self.channels, self.rows, self.cols),
+                self.inputs
+            ));
         }
         if !defaults::MLP_LAYERS.contains(&self.hidden.len()) {
             return Err(format!(
@@ -262,26 +302,91 @@ impl Architecture {
         matches!(self, Self::RefCnn | Self::Cnn | Self::ResNet)
     }
 
+    /// Why this network cannot take images of `options`' shape, in words, if it cannot (checked before
+    /// training: a run must not die inside a layer).
+    pub fn misfit(self, options: &ModelOptions) -> Option<String> {
+        let shape = atelier_core::dataset::shape_text(options.channels, options.rows, options.cols);
+        // Past this many weights in one dense layer a network outgrows the browser's memory (the
+        // reference CNN has 1.2 million on 28 x 28; with Adam each weight takes 16 bytes).
+        const MAX_DENSE_WEIGHTS: usize = 16 << 20;
+        match self {
+            Self::RefCnn => {
+                let flat = RefCnnConfig::new()
+                    .with_rows(options.rows)
+                    .with_cols(options.cols)
+                    .flat_features();
+                if flat == 0 {
+                    Some(format!(
+                        "the reference CNN needs images of at least 6 x 6; these are {shape}"
+                    ))
+                } else if flat * 128 > MAX_DENSE_WEIGHTS {
+                    Some(format!(
+                        "the reference CNN on {shape} images would have {} million weights in its \
+                         dense layer; import the images at a smaller size or use the CNN",
+                        flat * 128 / 1_000_000
+                    ))
+                } else {
+                    None
+                }
+            }
+            Self::Cnn => {
+                let config = self.cnn_config(10, options);
+                let flat = config.flat_features();
+                let blocks = options.cnn_channels.len();
+                if flat == 0 {
+                    Some(format!(
+                        "the CNN's {blocks} blocks each halve the image, and {shape} images take at \
+                         most {}; use fewer blocks",
+                        options.rows.min(options.cols).max(1).ilog2()
+                    ))
+                } else if flat * options.cnn_dense.max(1) > MAX_DENSE_WEIGHTS {
+                    Some(format!(
+                        "the CNN on {shape} images hands {flat} values to its dense layer, too many \
+                         weights; add a block, narrow the dense layer (0: none) or import smaller images"
+                    ))
+                } else {
+                    None
+                }
+            }
+            Self::ResNet => (options.rows.min(options.cols) < 4)
+                .then(|| format!("the ResNet needs images of at least 4 x 4; these are {shape}")),
+            Self::Mlp | Self::Logistic | Self::Svm => None,
+        }
+    }
+
+    /// The CNN's configuration for these options.
+    fn cnn_config(self, classes: usize, o: &ModelOptions) -> CnnConfig {
+        CnnConfig::new()
+            .with_classes(classes)
+            .with_channels(o.cnn_channels.clone())
+            .with_convs_per_block(o.cnn_convs)
+            .with_hidden(o.cnn_dense)
+            .with_block_dropout(o.cnn_dropout / 2.0)
+            .with_head_dropout(o.cnn_dropout)
+            .with_in_channels(o.channels)
+            .with_rows(o.rows)
+            .with_cols(o.cols)
+    }
+
     /// Builds the model for `classes` classes, shaped by `options` where it has choices.
     pub fn init(self, classes: usize, options: &ModelOptions, device: &Device) -> Network {
         let o = options;
         match self {
-            Self::RefCnn => Network::RefCnn(RefCnnConfig::new().with_classes(classes).init(device)),
-            Self::Cnn => Network::Cnn(
-                CnnConfig::new()
+            Self::RefCnn => Network::RefCnn(
+                RefCnnConfig::new()
                     .with_classes(classes)
-                    .with_channels(o.cnn_channels.clone())
-                    .with_convs_per_block(o.cnn_convs)
-                    .with_hidden(o.cnn_dense)
-                    .with_block_dropout(o.cnn_dropout / 2.0)
-                    .with_head_dropout(o.cnn_dropout)
+                    .with_in_channels(o.channels)
+                    .with_rows(o.rows)
+                    .with_cols(o.cols)
                     .init(device),
             ),
+            Self::Cnn => Network::Cnn(self.cnn_config(classes, o).init(device)),
             Self::ResNet => Network::ResNet(
                 ResNetConfig::new()
                     .with_classes(classes)
                     .with_widths([1, 2, 4].map(|k| k * o.resnet_width))
                     .with_blocks_per_stage(o.resnet_blocks)
+                    .with_in_channels(o.channels)
                     .init(device),
             ),
             Self::Mlp => Network::Mlp(
@@ -599,5 +704,96 @@ mod tests {
     fn reference_cnn_has_the_documented_parameter_count() {
         let net = Architecture::RefCnn.init(10, &ModelOptions::default(), &Device::flex());
         assert_eq!(net.num_params(), 1_199_882);
+    }
+
+    /// Every network takes colour images of other sizes: the first convolution takes the channels, the
+    /// head's size follows the image; parameter counts against ones counted by hand.
+    #[test]
+    fn networks_adapt_to_colour_and_to_the_image_size() {
+        let device = Device::flex();
+        let colour = ModelOptions::default().for_images(3, 32, 32);
+        assert!(colour.check().is_ok());
+        // Reference CNN on 3 x 32 x 32: conv 3->32 (864 + 32), conv 32->64 (18,432 + 64), pooled 14 x 14 x 64
+        // = 12,544 into 128 (+128), 128 into 10 (+10).
+        let refcnn = Architecture::RefCnn.init(10, &colour, &device);
+        assert_eq!(
+            refcnn.num_params(),
+            896 + 18_496 + 12_544 * 128 + 128 + 1_290
+        );
+        // The default CNN on 3 x 32 x 32: convolutions 3->32, 32->32, 32->64, 64->64 with batch norm,
+        // pooled to 8 x 8 x 64 = 4,096 into 256, then 10.
+        let conv_bn = |i: usize, o: usize| 9 * i * o + 4 * o;
+        let cnn = Architecture::Cnn.init(10, &colour, &device);
+        assert_eq!(
+            cnn.num_params(),
+            conv_bn(3, 32)
+                + conv_bn(32, 32)
+                + conv_bn(32, 64)
+                + conv_bn(64, 64)
+                + 4_096 * 256
+                + 256
+                + 2_570
+        );
+        // The ResNet differs from the gray one only in its stem's input channels.
+        let gray_resnet = Architecture::ResNet.init(10, &ModelOptions::default(), &device);
+        let resnet = Architecture::ResNet.init(10, &colour, &device);
+        assert_eq!(resnet.num_params(), gray_resnet.num_params() + 2 * 9 * 16);
+        for arch in Architecture::ALL {
+            for (c, r, w) in [(3, 32, 32), (1, 8, 8), (3, 20, 12)] {
+                let options = ModelOptions::default().for_images(c, r, w);
+                assert_eq!(arch.misfit(&options), None, "{arch:?} {c}x{r}x{w}");
+                let net = arch.init(10, &options, &device);
+                let out = net.forward(Tensor::zeros([2, c, r, w], &device));
+                assert_eq!(out.dims(), [2, 10], "{arch:?} {c}x{r}x{w}");
+            }
+        }
+    }
+
+    /// A network that cannot take an image says so in words before any layer sees it.
+    #[test]
+    fn a_network_that_cannot_take_the_images_says_why() {
+        let four_blocks = ModelOptions {
+            cnn_channels: vec![8, 8, 8, 8],
+            ..ModelOptions::default().for_images(1, 8, 8)
+        };
+        let why = Architecture::Cnn.misfit(&four_blocks).unwrap();
+        assert!(
+            why.contains("4 blocks") && why.contains("at most 3"),
+            "{why}"
+        );
+        let tiny = ModelOptions::default().for_images(1, 4, 4);
+        assert!(
+            Architecture::RefCnn
+                .misfit(&tiny)
+                .unwrap()
+                .contains("at least 6 x 6")
+        );
+        let huge = ModelOptions::default().for_images(3, 256, 256);
+        assert!(
+            Architecture::RefCnn
+                .misfit(&huge)
+                .unwrap()
+                .contains("million weights")
+        );
+        assert!(
+            Architecture::Cnn
+                .misfit(&huge)
+                .unwrap()
+                .contains("too many")
+        );
+        assert_eq!(Architecture::ResNet.misfit(&huge), None);
+        // The shape must hold the values it claims.
+        let wrong = ModelOptions {
+            inputs: 10,
+            ..ModelOptions::default()
+        };
+        assert!(wrong.check().unwrap_err().contains("1 x 28 x 28"));
+        // Options saved before shapes were recorded are gray squares of their pixel count.
+        let old = ModelOptions {
+            inputs: 64,
+            ..ModelOptions::default()
+        }
+        .assume_square();
+        assert_eq!(old.image_shape(), [1, 8, 8]);
     }
 }

@@ -13,6 +13,15 @@ use burn::tensor::activation::relu;
 pub struct RefCnnConfig {
     #[config(default = 10)]
     pub classes: usize,
+    /// Channels of the input images (1 gray, 3 colour).
+    #[config(default = 1)]
+    pub in_channels: usize,
+    /// Height of the input images.
+    #[config(default = 28)]
+    pub rows: usize,
+    /// Width of the input images.
+    #[config(default = 28)]
+    pub cols: usize,
 }
 
 /// The reference CNN.
@@ -26,13 +35,19 @@ pub struct RefCnn {
 }
 
 impl RefCnnConfig {
+    /// Values the pooled last convolution hands the dense layer: two unpadded 3x3 convolutions take 4
+    /// from each side, the pool halves it (9,216 on 28 x 28); 0 when nothing is left.
+    pub fn flat_features(&self) -> usize {
+        64 * (self.rows.saturating_sub(4) / 2) * (self.cols.saturating_sub(4) / 2)
+    }
+
     /// Builds the network.
     pub fn init(&self, device: &Device) -> RefCnn {
         RefCnn {
-            conv1: Conv2dConfig::new([1, 32], [3, 3]).init(device),
+            conv1: Conv2dConfig::new([self.in_channels, 32], [3, 3]).init(device),
             conv2: Conv2dConfig::new([32, 64], [3, 3]).init(device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            fc1: LinearConfig::new(64 * 12 * 12, 128).init(device),
+            fc1: LinearConfig::new(self.flat_features(), 128).init(device),
             fc2: LinearConfig::new(128, self.classes).init(device),
         }
     }

@@ -1,4 +1,4 @@
-//! A ResNet for 28x28 images in three stages (He et al., "Deep Residual Learning for Image Recognition",
+//! A ResNet for small images (28 x 28 gray, 32 x 32 colour) in three stages (He et al., "Deep Residual Learning for Image Recognition",
 //! 2016, section 4.2: the CIFAR variant), with identity shortcuts inside a stage and 1x1 projection
 //! shortcuts where a stage changes width and halves the side.
 
@@ -21,6 +21,10 @@ pub struct ResNetConfig {
     /// Residual blocks per stage (3 gives ResNet-20).
     #[config(default = 3)]
     pub blocks_per_stage: usize,
+    /// Channels of the input images (1 gray, 3 colour). Any size from 8 x 8 up works: the last pooling
+    /// averages whatever the stages leave.
+    #[config(default = 1)]
+    pub in_channels: usize,
 }
 
 /// A 1x1 strided convolution with batch norm, matching a block's input to its output.
@@ -90,7 +94,7 @@ impl ResNetConfig {
             }
         }
         ResNet {
-            stem: ConvBn::new(1, self.widths[0], 1, device),
+            stem: ConvBn::new(self.in_channels, self.widths[0], 1, device),
             blocks,
             pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
             fc: LinearConfig::new(input, self.classes).init(device),
@@ -125,7 +129,7 @@ impl ResNet {
     }
 
     /// # Shapes
-    /// - input: `[batch, 1, 28, 28]`
+    /// - input: `[batch, channels, 28, 28]`
     /// - output: `[batch, 64, 7, 7]` with the default widths (the last stage's output)
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
         let x = relu(self.stem.forward(images)); // [batch, 16, 28, 28]

@@ -38,9 +38,9 @@ fn scaled(rows: usize, cols: usize, scale: usize, pixel: impl Fn(usize) -> [u8; 
     rgba
 }
 
-/// The grey image.
+/// The image (gray or colour).
 pub fn original_rgba(image: &[u8], rows: usize, cols: usize, scale: usize) -> Vec<u8> {
-    scaled(rows, cols, scale, |i| [image[i]; 3])
+    scaled(rows, cols, scale, |i| super::rgb_at(image, rows * cols, i))
 }
 
 /// The heatmap alone.
@@ -60,14 +60,31 @@ pub fn overlay_rgba(
     let a = opacity.clamp(0.0, 1.0);
     scaled(rows, cols, scale, |i| {
         let heat = colour(heatmap[i]);
-        let grey = image[i] as f32;
-        heat.map(|c| (grey * (1.0 - a) + c as f32 * a).round() as u8)
+        let pixel = super::rgb_at(image, rows * cols, i);
+        [0, 1, 2].map(|c| (pixel[c] as f32 * (1.0 - a) + heat[c] as f32 * a).round() as u8)
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_images_keep_their_colour_under_the_overlay() {
+        // One pixel, red 200, green 100, blue 0 (planar).
+        let image = [200u8, 100, 0];
+        let heat = [0.0f32];
+        assert_eq!(&original_rgba(&image, 1, 1, 1)[..3], &[200, 100, 0]);
+        assert_eq!(
+            &overlay_rgba(&image, &heat, 1, 1, 1, 0.0)[..3],
+            &[200, 100, 0]
+        );
+        // Half way to viridis' dark end (68, 1, 84).
+        assert_eq!(
+            &overlay_rgba(&image, &heat, 1, 1, 1, 0.5)[..3],
+            &[134, 51, 42]
+        );
+    }
 
     #[test]
     fn colour_map_ends_and_clamps() {

@@ -1,4 +1,5 @@
-//! Grids of grey images drawn pixel-exact on a canvas (sample grid, mean images, an enlarged image).
+//! Grids of images (gray or colour) drawn pixel-exact on a canvas (sample grid, mean images, an enlarged
+//! image).
 
 use web_sys::HtmlCanvasElement;
 
@@ -40,7 +41,8 @@ impl GridLayout {
     }
 }
 
-/// RGBA pixels of the grid: each grey byte `v` becomes (v, v, v, 255); gaps take the background colour.
+/// RGBA pixels of the grid: each gray byte `v` becomes (v, v, v, 255), a colour image's planes its red,
+/// green and blue; gaps take the background colour.
 pub fn grid_rgba(
     images: &[&[u8]],
     rows: usize,
@@ -65,9 +67,13 @@ pub fn grid_rgba_on(
         let y0 = (i / layout.columns) * (rows * layout.scale + layout.gap);
         for y in 0..rows * layout.scale {
             for x in 0..cols * layout.scale {
-                let v = image[(y / layout.scale) * cols + x / layout.scale];
+                let [r, g, b] = super::rgb_at(
+                    image,
+                    rows * cols,
+                    (y / layout.scale) * cols + x / layout.scale,
+                );
                 let at = ((y0 + y) * width + x0 + x) * 4;
-                rgba[at..at + 4].copy_from_slice(&[v, v, v, 255]);
+                rgba[at..at + 4].copy_from_slice(&[r, g, b, 255]);
             }
         }
     }
@@ -103,6 +109,20 @@ mod tests {
         assert_eq!(layout.cell_at(5, 2, 2, 4.5, 0.5), None); // the gap
         assert_eq!(layout.cell_at(5, 2, 2, 5.5, 5.5), Some(4));
         assert_eq!(layout.cell_at(5, 2, 2, 10.5, 5.5), None); // no sixth image
+    }
+
+    #[test]
+    fn colour_images_are_drawn_from_their_planes() {
+        // A 1x2 colour image: pixel 0 red, pixel 1 blue.
+        let image = [255u8, 0, 0, 0, 0, 255];
+        let layout = GridLayout {
+            columns: 1,
+            scale: 1,
+            gap: 0,
+        };
+        let (w, h, rgba) = grid_rgba(&[&image], 1, 2, layout);
+        assert_eq!((w, h), (2, 1));
+        assert_eq!(rgba, vec![255, 0, 0, 255, 0, 0, 255, 255]);
     }
 
     #[test]

@@ -12,6 +12,17 @@ pub mod heatmap;
 pub mod images;
 pub mod lines;
 
+/// The colour of pixel `i` of an image of `plane` pixels per channel: gray images (one plane) give
+/// (v, v, v); colour images are planar (the red plane, then green, then blue), as the worker sends them.
+/// The number of channels follows from the image's length, so every view draws gray and colour alike.
+pub fn rgb_at(image: &[u8], plane: usize, i: usize) -> [u8; 3] {
+    if plane > 0 && image.len() >= 3 * plane {
+        [image[i], image[plane + i], image[2 * plane + i]]
+    } else {
+        [image[i]; 3]
+    }
+}
+
 /// Colours from the Okabe-Ito palette, which stays distinguishable under the common colour-vision
 /// deficiencies (Okabe and Ito, "Color Universal Design", 2008).
 pub mod palette {

@@ -44,19 +44,34 @@ pub fn balance_chart(summary: &DatasetSummary) -> BarChart {
     }
 }
 
-/// The pixel histogram's data: one bar per bin, labelled with its grey-level range.
+/// The pixel histogram's data: one bar per bin, labelled with its level range; one series for gray
+/// images, one per channel (red, green, blue) for colour ones.
 pub fn histogram_chart(summary: &DatasetSummary) -> BarChart {
-    let bins = summary.histogram.len().max(1);
+    let bins = summary.histograms.first().map_or(0, Vec::len).max(1);
     let width = 256 / bins;
+    let names: &[(&str, (u8, u8, u8))] = if summary.histograms.len() == 3 {
+        &[
+            ("Red", palette::VERMILLION),
+            ("Green", palette::BLUISH_GREEN),
+            ("Blue", palette::SKY_BLUE),
+        ]
+    } else {
+        &[("Pixels", palette::SKY_BLUE)]
+    };
     BarChart {
         categories: (0..bins)
             .map(|b| format!("{}–{}", b * width, b * width + width - 1))
             .collect(),
-        series: vec![BarSeries {
-            name: "Pixels".into(),
-            color: palette::SKY_BLUE,
-            values: summary.histogram.iter().map(|&c| c as f64).collect(),
-        }],
+        series: summary
+            .histograms
+            .iter()
+            .zip(names)
+            .map(|(counts, (name, color))| BarSeries {
+                name: (*name).into(),
+                color: *color,
+                values: counts.iter().map(|&c| c as f64).collect(),
+            })
+            .collect(),
         y_label: "Pixels (training part)".into(),
         category_labels: false,
     }
@@ -191,7 +206,10 @@ pub fn data_tab(props: &DataTabProps) -> Html {
                 <div><span class="big" data-testid="dataset-train-count">{ summary.train_count }</span><span>{ " train" }</span></div>
                 <div><span class="big" data-testid="dataset-val-count">{ summary.validation_count }</span><span>{ " validation" }</span></div>
                 <div><span class="big" data-testid="dataset-test-count">{ summary.test_count }</span><span>{ " test" }</span></div>
-                <div class="muted">{ format!("{} · {}×{} px · parsed in {:.0} ms", crate::text::count_of(summary.class_names.len(), "class", "classes"), summary.rows, summary.cols, summary.parse_ms) }</div>
+                <div class="muted">{ format!("{} · ", crate::text::count_of(summary.class_names.len(), "class", "classes")) }
+                    <span data-testid="dataset-channels" data-channels={summary.channels.to_string()}>{ if summary.channels == 3 { "colour" } else { "gray" } }</span>{ " · " }
+                    <span data-testid="dataset-image-size">{ format!("{}×{} px", summary.rows, summary.cols) }</span>
+                    { format!(" · parsed in {:.0} ms", summary.parse_ms) }</div>
                 <form class="split" onsubmit={apply_split}>
                     <label>{ "Validation %" }<input type="number" min="0.1" max="99.9" step="0.1" value={(*val_text).clone()} onchange={on_val} data-testid="split-val" /></label>
                     <label>{ "Split seed" }<input type="number" min="0" value={(*seed_text).clone()} onchange={on_seed} data-testid="split-seed" /></label>
@@ -216,7 +234,7 @@ pub fn data_tab(props: &DataTabProps) -> Html {
                 <div class="mean-labels">{ for summary.class_names.iter().map(|n| html! { <span>{ n }</span> }) }</div>
             </div>
             <div class="panel">
-                <BarChartView chart={histogram} title="Pixel intensities (0 = black, 255 = white)" testid="pixel-histogram" />
+                <BarChartView chart={histogram}  title={if summary.channels == 3 { "Pixel values per channel (0 = none, 255 = full)" } else { "Pixel intensities (0 = black, 255 = white)" }} testid="pixel-histogram" />
             </div>
         </section>
     }
@@ -231,6 +249,7 @@ mod tests {
     fn charts_carry_the_summary_numbers() {
         let summary = DatasetSummary {
             class_names: vec!["a".into(), "b".into()],
+            channels: 1,
             rows: 2,
             cols: 2,
             train_count: 9,
@@ -244,7 +263,7 @@ mod tests {
                 test: vec![2, 2],
             },
             mean_images: vec![vec![0; 4]; 2],
-            histogram: vec![1; 32],
+            histograms: vec![vec![1; 32]],
             parse_ms: 0.0,
             test_labels: vec![],
         };
@@ -254,5 +273,15 @@ mod tests {
         let hist = histogram_chart(&summary);
         assert_eq!(hist.categories.len(), 32);
         assert_eq!(hist.categories[31], "248–255");
+        assert_eq!(hist.series.len(), 1);
+        let colour = DatasetSummary {
+            channels: 3,
+            histograms: vec![vec![1; 32], vec![2; 32], vec![3; 32]],
+            ..summary
+        };
+        let hist = histogram_chart(&colour);
+        let names: Vec<&str> = hist.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["Red", "Green", "Blue"]);
+        assert_eq!(hist.series[2].values[0], 3.0);
     }
 }

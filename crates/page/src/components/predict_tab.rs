@@ -36,14 +36,16 @@ pub struct Picture {
 #[derive(Properties, PartialEq)]
 pub struct PredictTabProps {
     pub class_names: Vec<String>,
-    /// The dataset's image size.
+    /// The dataset's image shape.
+    #[prop_or(1)]
+    pub channels: usize,
     pub rows: usize,
     pub cols: usize,
     pub models: Vec<Rc<ModelReport>>,
     /// The dataset is loaded (the worker can predict only then).
     pub ready: bool,
     pub predictions: Option<Rc<Predictions>>,
-    /// (label, preprocessed pixels `rows * cols`).
+    /// (label, preprocessed pixels: `rows * cols` gray, or three planes of them in colour).
     pub on_predict: Callback<(String, Vec<u8>)>,
     pub on_error: Callback<String>,
     /// The current answers are ticked into the report.
@@ -143,11 +145,15 @@ pub fn predict_tab(props: &PredictTabProps) -> Html {
     let pictures = use_state(Vec::<Picture>::new);
     let current = use_state(|| 0usize);
     let steps = use_state(Steps::default);
-    let rows = props.rows;
+    let (channels, rows, cols) = (props.channels, props.rows, props.cols);
     let picture = pictures.get(*current).cloned();
     let stages: Rc<Result<Vec<Stage>, String>> = use_memo(
-        (picture.clone(), *steps, rows),
-        move |(picture, steps, rows)| match picture {
+        (picture.clone(), *steps, channels, rows, cols),
+        move |(picture, steps, channels, rows, cols)| match picture {
+            Some(p) if *channels == 3 && !steps.gray => {
+                preprocess::colour_pipeline(p.width, p.height, &p.rgba, steps.crop, *rows, *cols)
+                    .map_err(|e| e.to_string())
+            }
             Some(p) => preprocess::pipeline(p.width, p.height, &p.rgba, *steps, *rows)
                 .map_err(|e| e.to_string()),
             None => Ok(Vec::new()),
@@ -249,7 +255,7 @@ pub fn predict_tab(props: &PredictTabProps) -> Html {
             </div>
             if let (Ok(stages), Some(picture)) = (stages.as_ref(), &picture) {
                 if !stages.is_empty() {
-                    <PipelineView label={picture.label.clone()} stages={stages.clone()} steps={*steps}
+                    <PipelineView label={picture.label.clone()} stages={stages.clone()} steps={*steps} colour={channels == 3}
                         on_steps={Callback::from({ let steps = steps.clone(); move |s| steps.set(s) })} />
                 }
             }
@@ -344,6 +350,9 @@ pub struct PipelineViewProps {
     pub stages: Vec<Stage>,
     pub steps: Steps,
     pub on_steps: Callback<Steps>,
+    /// The dataset is in colour: the picture keeps its colour unless the gray steps are switched on.
+    #[prop_or_default]
+    pub colour: bool,
 }
 
 /// The preprocessing steps, each switchable, and the image after each.
@@ -354,6 +363,7 @@ pub fn pipeline_view(props: &PipelineViewProps) -> Html {
         Callback::from(move |_: Event| {
             let mut s = steps;
             match which {
+                "gray" => s.gray = !s.gray,
                 "invert" => s.invert_light_background = !s.invert_light_background,
                 "crop" => s.crop = !s.crop,
                 "pad" => s.pad_square = !s.pad_square,
@@ -366,10 +376,17 @@ pub fn pipeline_view(props: &PipelineViewProps) -> Html {
     <div class="panel">
         <h2>{ format!("Preprocessing: {}", props.label) }</h2>
         <div class="steps" role="group" aria-label="Preprocessing steps">
-            <label class="check"><input type="checkbox" checked={props.steps.invert_light_background} onchange={toggle("invert")} data-testid="step-invert" />{ "Invert a light background" }</label>
-            <label class="check"><input type="checkbox" checked={props.steps.crop} onchange={toggle("crop")} data-testid="step-crop" />{ "Crop to the object" }</label>
-            <label class="check"><input type="checkbox" checked={props.steps.pad_square} onchange={toggle("pad")} data-testid="step-pad" />{ "Pad to a square" }</label>
-            <label class="check"><input type="checkbox" checked={props.steps.normalise} onchange={toggle("normalise")} data-testid="step-normalise" />{ "Stretch the contrast" }</label>
+            if props.colour {
+                <label class="check"><input type="checkbox" checked={props.steps.gray} onchange={toggle("gray")} data-testid="step-gray" />{ "Gray steps (as for Fashion-MNIST: gray, inverted, cropped to the object)" }</label>
+            }
+            if props.colour && !props.steps.gray {
+                <label class="check"><input type="checkbox" checked={props.steps.crop} onchange={toggle("crop")} data-testid="step-crop" />{ "Crop to a centred square" }</label>
+            } else {
+                <label class="check"><input type="checkbox" checked={props.steps.invert_light_background} onchange={toggle("invert")} data-testid="step-invert" />{ "Invert a light background" }</label>
+                <label class="check"><input type="checkbox" checked={props.steps.crop} onchange={toggle("crop")} data-testid="step-crop" />{ "Crop to the object" }</label>
+                <label class="check"><input type="checkbox" checked={props.steps.pad_square} onchange={toggle("pad")} data-testid="step-pad" />{ "Pad to a square" }</label>
+                <label class="check"><input type="checkbox" checked={props.steps.normalise} onchange={toggle("normalise")} data-testid="step-normalise" />{ "Stretch the contrast" }</label>
+            }
         </div>
         <div class="pipeline" data-testid="pipeline">
             { for props.stages.iter().map(|s| html! { <StageView stage={Rc::new(s.clone())} /> }) }
@@ -444,14 +461,33 @@ pub fn stage_view(props: &StageViewProps) -> Html {
             let image = &stage.image;
             // Thumbnails keep the aspect ratio within 84 x 84.
             let scale = 84.0 / image.width.max(image.height).max(1) as f64;
-            let thumb = preprocess::resize_area(
-                image,
+            let (w, h) = (
                 ((image.width as f64 * scale).round() as usize).max(1),
                 ((image.height as f64 * scale).round() as usize).max(1),
             );
-            let rgba: Vec<u8> = thumb.pixels.iter().flat_map(|&v| [v, v, v, 255]).collect();
+            // One plane (gray) or three (colour), each resized on its own.
+            let plane = (image.width * image.height).max(1);
+            let thumbs: Vec<Vec<u8>> = image
+                .pixels
+                .chunks_exact(plane)
+                .map(|pixels| {
+                    let one = preprocess::Gray {
+                        width: image.width,
+                        height: image.height,
+                        pixels: pixels.to_vec(),
+                    };
+                    preprocess::resize_area(&one, w, h).pixels
+                })
+                .collect();
+            let joined: Vec<u8> = thumbs.concat();
+            let rgba: Vec<u8> = (0..w * h)
+                .flat_map(|i| {
+                    let [r, g, b] = crate::charts::rgb_at(&joined, w * h, i);
+                    [r, g, b, 255]
+                })
+                .collect();
             if let Some(c) = canvas.cast::<HtmlCanvasElement>() {
-                let _ = put_rgba(&c, &rgba, thumb.width, thumb.height);
+                let _ = put_rgba(&c, &rgba, w, h);
             }
         });
     }

@@ -16,8 +16,11 @@ pub fn predict_container(props: &CtxProps) -> Html {
         let (worker, summary) = (ctx.worker.clone(), summary.clone());
         Callback::from(move |(label, pixels): (String, Vec<u8>)| {
             if let Some(summary) = &summary {
+                let plane = (summary.rows * summary.cols).max(1);
                 worker.send(&ToWorker::Predict {
                     label,
+                    // The gray steps give one plane; the colour pipeline three.
+                    channels: pixels.len() / plane,
                     rows: summary.rows,
                     cols: summary.cols,
                     pixels,
@@ -27,6 +30,7 @@ pub fn predict_container(props: &CtxProps) -> Html {
     };
     html! {
         <PredictTab class_names={ctx.class_names()}
+            channels={summary.as_ref().map_or(1, |s| s.channels)}
             rows={summary.as_ref().map_or(28, |s| s.rows)} cols={summary.as_ref().map_or(28, |s| s.cols)}
             models={ctx.state.models.clone()} ready={summary.is_some()} predictions={ctx.state.predictions.clone()}
             {on_predict} on_error={ctx.action(Action::ShowError)}

@@ -26,6 +26,7 @@ pub fn test_images(state: &RefCell<WorkerState>, indices: &[usize]) -> FromWorke
             .map(|(p, l)| (p.to_vec(), l))
             .unzip();
         FromWorker::TestImages {
+            channels: dataset.channels(),
             rows: dataset.rows(),
             cols: dataset.cols(),
             indices: valid,
@@ -85,8 +86,7 @@ pub async fn explain(
     match atelier_ml::gradcam::grad_cam(
         network,
         &pixels,
-        dataset.rows(),
-        dataset.cols(),
+        [dataset.channels(), dataset.rows(), dataset.cols()],
         class,
         layer,
     )
@@ -99,6 +99,7 @@ pub async fn explain(
             truth,
             class: cam.class,
             probabilities: cam.probabilities,
+            channels: dataset.channels(),
             rows: dataset.rows(),
             cols: dataset.cols(),
             image,
@@ -125,25 +126,28 @@ pub async fn report_material(
     indices: &[usize],
 ) -> FromWorker {
     let asked = &indices[..indices.len().min(REPORT_IMAGES)];
-    let (rows, cols, images, problems) = match test_images(state, asked) {
+    let (channels, rows, cols, images, problems) = match test_images(state, asked) {
         FromWorker::TestImages {
+            channels,
             rows,
             cols,
             indices,
             images,
             ..
         } => (
+            channels,
             rows,
             cols,
             indices.into_iter().zip(images).collect(),
             Vec::new(),
         ),
         // Always an answer, so that the page never waits on a report: it is written without the images.
-        FromWorker::Error { message } => (0, 0, Vec::new(), vec![message]),
-        _ => (0, 0, Vec::new(), Vec::new()),
+        FromWorker::Error { message } => (1, 0, 0, Vec::new(), vec![message]),
+        _ => (1, 0, 0, Vec::new(), Vec::new()),
     };
     let mut material = ReportMaterial {
         explanations: Vec::new(),
+        channels,
         rows,
         cols,
         images,

@@ -6,17 +6,18 @@ use std::rc::Rc;
 
 use crate::env::Env;
 use crate::state::WorkerState;
+use atelier_core::dataset::shape_text;
 use atelier_core::protocol::{FromWorker, ModelReport};
 use atelier_ml::classifier::Classifier;
 use atelier_ml::model::Trained;
 
-/// Every model's probabilities for a user's image, with Grad-CAM for the networks with convolutions.
+/// Every model's probabilities for a user's image (`[channels, rows, cols]`, planar), with Grad-CAM for
+/// the networks with convolutions. A gray image given for a colour dataset is repeated in each channel.
 pub async fn predict(
     state: &RefCell<WorkerState>,
     env: &impl Env,
     label: String,
-    rows: usize,
-    cols: usize,
+    [channels, rows, cols]: [usize; 3],
     pixels: Vec<u8>,
 ) -> FromWorker {
     let start = env.now_ms();
@@ -34,13 +35,23 @@ pub async fn predict(
             message: "the dataset is not loaded yet; wait for it, then predict".into(),
         };
     };
-    if (dataset.rows(), dataset.cols()) != (rows, cols) || pixels.len() != rows * cols {
+    if (dataset.rows(), dataset.cols()) != (rows, cols)
+        || !(channels == 1 || channels == dataset.channels())
+        || pixels.len() != channels * rows * cols
+    {
         return FromWorker::Error {
             message: format!(
-                "the image is {rows}x{cols} but the models take the dataset's size; reload the page"
+                "the image is {} but the models take the dataset's {}; reload the page",
+                shape_text(channels, rows, cols),
+                shape_text(dataset.channels(), dataset.rows(), dataset.cols())
             ),
         };
     }
+    let (channels, pixels) = if channels == dataset.channels() {
+        (channels, pixels)
+    } else {
+        (dataset.channels(), pixels.repeat(dataset.channels()))
+    };
     if models.is_empty() {
         return FromWorker::Error {
             message: "no model is trained yet: train one in the Train tab, then predict".into(),
@@ -63,6 +74,7 @@ pub async fn predict(
             .map(|&p| atelier_core::dataset::normalise(p))
             .collect(),
         labels: vec![0],
+        channels,
         rows,
         cols,
     };
@@ -72,11 +84,15 @@ pub async fn predict(
             .network()
             .filter(|n| n.architecture().is_convolutional())
         {
-            Some(network) => {
-                atelier_ml::gradcam::grad_cam(network, &batch.pixels, rows, cols, None, None)
-                    .await
-                    .map(|cam| (cam.probabilities, Some(cam.heatmap)))
-            }
+            Some(network) => atelier_ml::gradcam::grad_cam(
+                network,
+                &batch.pixels,
+                [channels, rows, cols],
+                None,
+                None,
+            )
+            .await
+            .map(|cam| (cam.probabilities, Some(cam.heatmap))),
             None => model.probabilities(&batch).await.map(|p| (p, None)),
         };
         match explained {
@@ -96,6 +112,7 @@ pub async fn predict(
     }
     FromWorker::Predictions(Box::new(atelier_core::protocol::Predictions {
         label,
+        channels,
         rows,
         cols,
         image: pixels,

@@ -242,8 +242,7 @@ fn a_prediction_answers_for_every_model_that_takes_the_images() {
         &state,
         &env,
         "picked.png".into(),
-        28,
-        28,
+        [1, 28, 28],
         image.to_vec(),
     ));
     let FromWorker::Predictions(predictions) = answer else {
@@ -261,8 +260,7 @@ fn a_prediction_answers_for_every_model_that_takes_the_images() {
         &state,
         &env,
         "x".into(),
-        8,
-        8,
+        [1, 8, 8],
         vec![0; 64],
     ));
     assert!(matches!(wrong, FromWorker::Error { .. }), "{wrong:?}");
@@ -407,5 +405,139 @@ fn report_material_explains_the_networks_and_names_what_it_could_not_explain() {
         empty.problems[0].contains("no dataset"),
         "{:?}",
         empty.problems
+    );
+}
+
+/// A worker holding Fashion-MNIST-like colour data: the synthetic 28x28 set, tinted.
+fn colour_worker() -> RefCell<WorkerState> {
+    let gray = synthetic_28(4, 30, 10, 3);
+    RefCell::new(WorkerState {
+        dataset: Some(Rc::new(atelier_core::colour::colour_dataset(&gray))),
+        backend_label: "CPU".into(),
+        ..WorkerState::default()
+    })
+}
+
+#[test]
+fn colour_data_trains_explains_and_predicts() {
+    let (state, env) = (colour_worker(), MemoryEnv::default());
+    let mut cnn = settings("cnn", 4);
+    cnn.cnn_channels = vec![8, 16];
+    cnn.cnn_dense = 0;
+    cnn.cnn_dropout = 0.0;
+    cnn.learning_rate = 0.01;
+    block_on(super::train::train(&state, &env, cnn));
+    let posts = env.take_posts();
+    let accuracy = announced_accuracy(&posts).unwrap_or_else(|| panic!("{posts:?}"));
+    // Four classes, chance 0.25; the block's place, not its colour, tells them apart.
+    assert!(accuracy > 0.6, "CNN on colour data: {accuracy}");
+    // A linear model gets little from it: a garment may be lighter or darker than its background.
+    block_on(super::train::train(&state, &env, settings("logreg", 3)));
+    assert!(announced_accuracy(&env.take_posts()).is_some());
+    let id = state.borrow().models[0].report.id.clone();
+    match block_on(super::explain::explain(&state, &id, 3, None, None)) {
+        FromWorker::Explanation(e) => {
+            assert_eq!((e.channels, e.rows, e.cols), (3, 28, 28));
+            assert_eq!(e.image.len(), 3 * 784);
+            assert_eq!(e.heatmap.len(), 784);
+        }
+        other => panic!("{other:?}"),
+    }
+    let dataset = state.borrow().dataset.clone().unwrap();
+    let (image, _) = dataset.item(atelier_core::dataset::Part::Test, 5);
+    for (channels, pixels) in [(3, image.to_vec()), (1, image[..784].to_vec())] {
+        match block_on(super::predict::predict(
+            &state,
+            &env,
+            "photo.png".into(),
+            [channels, 28, 28],
+            pixels,
+        )) {
+            FromWorker::Predictions(p) => {
+                assert_eq!(p.channels, 3, "a gray picture is repeated in each channel");
+                assert_eq!(p.image.len(), 3 * 784);
+                assert_eq!(p.models.len(), 2);
+                assert!(p.models.iter().any(|m| m.heatmap.is_some()));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // The gray models of another visit do not take it: a model file for gray data is refused in use.
+    let gray_state = worker();
+    block_on(super::train::train(
+        &gray_state,
+        &env,
+        settings("logreg", 1),
+    ));
+    let gray_model = gray_state.borrow().models[0].model.clone();
+    assert!(
+        gray_model
+            .misfit(4, &dataset)
+            .unwrap()
+            .contains("1 x 28 x 28")
+    );
+}
+
+/// Small images (8 x 8) train every network that can take them, and a CNN too deep for them is refused
+/// with the reason before it starts.
+#[test]
+fn small_images_train_and_a_network_too_deep_for_them_says_why() {
+    use atelier_core::dataset::{Dataset, LabelledImages};
+    use atelier_core::idx::IdxImages;
+    // Class c lights the quadrant c of an 8 x 8 image.
+    let part = |n: usize| {
+        let labels: Vec<u8> = (0..n).map(|i| (i % 4) as u8).collect();
+        let pixels = labels
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &c)| {
+                (0..64).map(move |p| {
+                    let (y, x) = (p / 8, p % 8);
+                    let quadrant = (y / 4) * 2 + x / 4;
+                    if quadrant == c as usize {
+                        200 + (i % 50) as u8
+                    } else {
+                        (i * p % 40) as u8
+                    }
+                })
+            })
+            .collect();
+        LabelledImages {
+            images: IdxImages {
+                count: n,
+                channels: 1,
+                rows: 8,
+                cols: 8,
+                pixels,
+            },
+            labels,
+        }
+    };
+    let names = (0..4).map(|c| c.to_string()).collect();
+    let dataset = Dataset::from_parts(names, part(160), part(40), 100, 1).unwrap();
+    let state = RefCell::new(WorkerState {
+        dataset: Some(Rc::new(dataset)),
+        backend_label: "CPU".into(),
+        ..WorkerState::default()
+    });
+    let env = MemoryEnv::default();
+    for model in ["cnn", "refcnn", "resnet"] {
+        let mut s = settings(model, 3);
+        s.learning_rate = 0.01;
+        block_on(super::train::train(&state, &env, s));
+        let posts = env.take_posts();
+        let accuracy = announced_accuracy(&posts).unwrap_or_else(|| panic!("{model}: {posts:?}"));
+        assert!(accuracy > 0.5, "{model} on 8 x 8: {accuracy}");
+    }
+    let mut deep = settings("cnn", 1);
+    deep.cnn_channels = vec![8, 8, 8, 8];
+    block_on(super::train::train(&state, &env, deep));
+    let posts = env.take_posts();
+    assert!(
+        posts
+            .iter()
+            .any(|p| matches!(p, FromWorker::TrainFailed { message, .. }
+            if message.contains("4 blocks") && message.contains("fewer blocks"))),
+        "{posts:?}"
     );
 }

@@ -123,22 +123,28 @@ pub async fn train(state: &RefCell<WorkerState>, env: &impl Env, settings: Train
     }
 }
 
-/// The parameters of the network a run trains (0 for the models without).
+/// The parameters of the network a run trains (0 for the models without, and for a network that cannot
+/// take the images: the run then fails with the reason).
 fn parameters_of(spec: &FitSpec, dataset: &Dataset) -> usize {
-    match spec {
-        FitSpec::Network(config) => config
-            .architecture
-            .init(
-                dataset.classes(),
-                &atelier_ml::nn::ModelOptions {
-                    inputs: dataset.rows() * dataset.cols(),
-                    ..config.options.clone()
-                },
-                &atelier_ml::backend::cpu_device(),
-            )
-            .num_params(),
-        _ => 0,
+    let FitSpec::Network(config) = spec else {
+        return 0;
+    };
+    let options =
+        config
+            .options
+            .clone()
+            .for_images(dataset.channels(), dataset.rows(), dataset.cols());
+    if config.architecture.misfit(&options).is_some() {
+        return 0;
     }
+    config
+        .architecture
+        .init(
+            dataset.classes(),
+            &options,
+            &atelier_ml::backend::cpu_device(),
+        )
+        .num_params()
 }
 
 async fn run_training(
@@ -172,15 +178,21 @@ async fn run_training(
                 .borrow()
                 .model(base_id)
                 .filter(|m| m.model.misfit(m.report.per_class.len(), dataset).is_none())
-                .and_then(|m| m.model.network().cloned())
-                .filter(|n| n.architecture().is_convolutional());
+                .and_then(|m| match m.model.as_ref() {
+                    Trained::Network { network, options }
+                        if network.architecture().is_convolutional() =>
+                    {
+                        Some((network.clone(), options.clone()))
+                    }
+                    _ => None,
+                });
             let base = base.ok_or_else(|| {
                 TrainError::Config(
                     "the network whose features were chosen is gone or does not take this dataset's images; pick another one or pixels"
                         .into(),
                 )
             })?;
-            fit::fit_on_features(&spec, &base, dataset, device, &mut host).await?
+            fit::fit_on_features(&spec, &base.0, &base.1, dataset, device, &mut host).await?
         }
     };
     if let Some(message) = &outcome.device_lost {
