@@ -43,6 +43,39 @@ pub fn load_fashion(
         .map_err(|e| e.to_string())
 }
 
+/// The dataset `--data` names: a folder of Fashion-MNIST-like IDX files (default `static/data`),
+/// `fashion-colour` (the bundled set tinted, as `?data=fashion-colour`), or `cifar10:<path>` /
+/// `cifar100:<path>` (a folder of CIFAR's binary files, or its `.tar.gz`).
+pub fn load_data(spec: &str, validation_per_mille: u32, seed: u64) -> Result<Dataset, String> {
+    if spec == atelier_core::source::FASHION_COLOUR {
+        let gray = load_fashion(Path::new("static/data"), validation_per_mille, seed)?;
+        return Ok(atelier_core::colour::colour_dataset(&gray));
+    }
+    let Some((_, path)) = spec
+        .split_once(':')
+        .filter(|(kind, _)| atelier_core::cifar::CifarKind::parse(kind).is_some())
+    else {
+        return load_fashion(Path::new(spec), validation_per_mille, seed);
+    };
+    let path = Path::new(path);
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let files = if path.is_dir() {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))? {
+            let p = entry.map_err(|e| e.to_string())?.path();
+            if p.is_file() {
+                files.push((p.display().to_string(), read(&p)?));
+            }
+        }
+        files
+    } else {
+        vec![(path.display().to_string(), read(path)?)]
+    };
+    atelier_core::cifar::assemble(files, validation_per_mille, seed)
+        .map(|(_, dataset)| dataset)
+        .map_err(|e| e.to_string())
+}
+
 fn get<T: std::str::FromStr>(
     options: &HashMap<String, String>,
     key: &str,
@@ -175,7 +208,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         .get("data")
         .cloned()
         .unwrap_or_else(|| "static/data".into());
-    let dataset = load_fashion(Path::new(&data), (val_percent * 10.0).round() as u32, seed)?;
+    let dataset = load_data(&data, (val_percent * 10.0).round() as u32, seed)?;
     let backend = options.get("backend").map(String::as_str).unwrap_or("cpu");
     let (device, adapter) = match backend {
         "cpu" | "flex" => (Device::flex(), None),

@@ -6,6 +6,8 @@
 //!  model (`logreg`, `svm`, `forest`, `knn`, `mlp`, ...) with the URL's keys for its settings
 //!  (`--trees 100 --parallel`). `--save` writes the trained model as the page's model file; `--load FILE`
 //!  scores a saved model on the test set instead of training one; `--tta` tests with mirror images too.
+//!  `--data DIR` reads another IDX set; `--data fashion-colour` tints Fashion-MNIST; `--data
+//!  cifar10:PATH` (or `cifar100:`) reads CIFAR's binary files from a folder or the `.tar.gz`.
 
 use std::collections::HashMap;
 

@@ -489,7 +489,7 @@ pub fn study(
     let (source, licence) = match (&state.picked_files, &state.params.data) {
         (Some(names), _) => (
             format!(
-                "the IDX files {} picked from disk (the links that rerun a model load the data their address names: pick the same files again after opening one)",
+                "the files {} picked from disk (the links that rerun a model load the data their address names: pick the same files again after opening one)",
                 names.join(", ")
             ),
             "Their licence is not known to Atelier: check it with the data's owner before publishing.".to_string(),
@@ -501,6 +501,19 @@ pub fn study(
         (None, Some(url)) if url == "fashion" => (
             "Fashion-MNIST (Zalando Research, Xiao, Rasul and Vollgraf, 2017), bundled with Atelier".to_string(),
             "The images and labels are © Zalando SE, released under the MIT licence.".to_string(),
+        ),
+        (None, Some(url)) if url == atelier_core::source::FASHION_COLOUR => (
+            "Fashion-MNIST (Zalando Research, Xiao, Rasul and Vollgraf, 2017), bundled with Atelier and tinted by it: \
+             each garment and its background take a colour drawn per image from a seeded generator, whatever the class"
+                .to_string(),
+            "The images and labels are © Zalando SE, released under the MIT licence.".to_string(),
+        ),
+        (None, Some(url)) if url.starts_with("cifar") => (
+            format!(
+                "CIFAR's binary files (Krizhevsky, \"Learning Multiple Layers of Features from Tiny Images\", 2009) read from {}",
+                url.split_once(':').map_or(url.as_str(), |(_, base)| base)
+            ),
+            "Their licence is not known to Atelier: check it with the data's owner before publishing.".to_string(),
         ),
         (None, Some(url)) => (
             format!("IDX files read from {url}"),
@@ -907,12 +920,20 @@ mod tests {
             source(&s).source,
             "IDX files read from https://example.org/mnist/"
         );
-        let names = ["a.gz", "b.gz", "c.gz", "d.gz"].map(String::from);
+        s.params.data = Some("fashion-colour".into());
+        assert!(source(&s).source.contains("tinted"));
+        s.params.data = Some("cifar10:https://example.org/c10/".into());
+        assert!(
+            source(&s)
+                .source
+                .contains("read from https://example.org/c10/")
+        );
+        let names = ["a.gz", "b.gz", "c.gz", "d.gz"].map(String::from).to_vec();
         s = (*Rc::new(s).reduce(Action::FilesPicked(names))).clone();
         let data = source(&s);
         assert!(
             data.source
-                .starts_with("the IDX files a.gz, b.gz, c.gz, d.gz picked from disk"),
+                .starts_with("the files a.gz, b.gz, c.gz, d.gz picked from disk"),
             "{}",
             data.source
         );

@@ -173,8 +173,9 @@ pub struct State {
     pub autorun_fired: bool,
     /// The worker has announced the models saved in this browser.
     pub restored: bool,
-    /// The four IDX files the user picked from disk, when the data came from there (not from the URL).
-    pub picked_files: Option<[String; 4]>,
+    /// The files the user picked from disk (four IDX files, or CIFAR's), when the data came from there
+    /// (not from the URL).
+    pub picked_files: Option<Vec<String>>,
     /// The report being written, if one is.
     pub report: Option<ReportJob>,
     /// What became of the last report (`report-status`).
@@ -197,7 +198,7 @@ pub enum Action {
     /// A new load was sent to the worker (first load, retry, new split, picked files).
     LoadStarted,
     /// The user picked these four IDX files from disk; they are loading.
-    FilesPicked([String; 4]),
+    FilesPicked(Vec<String>),
     SetTab(Tab),
     /// New training settings from the form (boxed: they are most of an action's size).
     SetTrain(Box<TrainSettings>),

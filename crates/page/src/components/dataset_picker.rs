@@ -1,17 +1,78 @@
-//! Load another dataset in the IDX layout from files on this computer.
+//! Load another dataset from files on this computer: four IDX files, or CIFAR-10/100's binary files (the
+//! files, their folder, or the `.tar.gz`).
 
 use wasm_bindgen::JsCast;
 use web_sys::{File, HtmlInputElement};
 use yew::prelude::*;
 
+use atelier_core::cifar::CifarKind;
+use atelier_core::protocol::DatasetOrigin;
 use atelier_core::source::{assign_idx_files, parse_class_names};
 
-/// Files in the order train images, train labels, test images, test labels, with class names.
+/// Picked files in the order the worker reads them, what they hold, and class names.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PickedDataset {
     pub files: Vec<File>,
-    pub names: [String; 4],
+    pub origin: DatasetOrigin,
     pub class_names: Vec<String>,
+}
+
+impl PickedDataset {
+    /// The names of the files, for the report.
+    pub fn names(&self) -> Vec<String> {
+        self.files.iter().map(File::name).collect()
+    }
+}
+
+/// Which picked files make a CIFAR dataset: the `.tar.gz` (or `.tar`), else the `.bin` files and the
+/// names files. The message says what is missing.
+pub fn cifar_files(names: &[String]) -> Result<Vec<usize>, String> {
+    let lower: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    if let Some(i) = lower
+        .iter()
+        .position(|n| n.ends_with(".tar.gz") || n.ends_with(".tgz") || n.ends_with(".tar"))
+    {
+        return Ok(vec![i]);
+    }
+    let kind = CifarKind::detect(names).ok_or_else(|| {
+        "these are not CIFAR's binary files: pick data_batch_1.bin … test_batch.bin (CIFAR-10), train.bin and \
+         test.bin (CIFAR-100), their folder, or the .tar.gz"
+            .to_string()
+    })?;
+    let wanted = kind.files();
+    let picked: Vec<usize> = (0..names.len())
+        .filter(|&i| {
+            let base = atelier_core::cifar::base_name(&lower[i]).to_string();
+            wanted.iter().any(|w| *w == base)
+        })
+        .collect();
+    let missing: Vec<&str> = kind
+        .train_files()
+        .into_iter()
+        .chain([kind.test_file()])
+        .filter(|w| {
+            !picked
+                .iter()
+                .any(|&i| atelier_core::cifar::base_name(&lower[i]) == *w)
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(picked)
+    } else {
+        Err(format!("{} needs {} too", kind.label(), missing.join(", ")))
+    }
+}
+
+/// The files of a file input.
+fn input_files(e: &Event) -> Option<(HtmlInputElement, Vec<File>)> {
+    let input = e
+        .target()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())?;
+    let files = input
+        .files()
+        .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
+        .unwrap_or_default();
+    Some((input, files))
 }
 
 /// Props of [`DatasetPicker`].
@@ -43,16 +104,9 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
         let on_pick = props.on_pick.clone();
         let on_error = props.on_error.clone();
         Callback::from(move |e: Event| {
-            let Some(input) = e
-                .target()
-                .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-            else {
+            let Some((input, files)) = input_files(&e) else {
                 return;
             };
-            let files: Vec<File> = input
-                .files()
-                .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
-                .unwrap_or_default();
             let names: Vec<String> = files.iter().map(File::name).collect();
             let class_names = parse_class_names(&classes);
             if class_names.is_empty() {
@@ -63,7 +117,9 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
             match assign_idx_files(&names) {
                 Ok(order) => on_pick.emit(PickedDataset {
                     files: order.iter().map(|&i| files[i].clone()).collect(),
-                    names: order.map(|i| names[i].clone()),
+                    origin: DatasetOrigin::PickedFiles {
+                        names: order.map(|i| names[i].clone()),
+                    },
                     class_names,
                 }),
                 Err(message) => on_error.emit(format!("These files cannot be loaded: {message}.")),
@@ -72,7 +128,59 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
             input.set_value("");
         })
     };
+    let on_cifar = {
+        let on_pick = props.on_pick.clone();
+        let on_error = props.on_error.clone();
+        Callback::from(move |e: Event| {
+            let Some((input, files)) = input_files(&e) else {
+                return;
+            };
+            // A folder picker names files by their path inside the folder.
+            let names: Vec<String> = files
+                .iter()
+                .map(|f| {
+                    let path = js_sys::Reflect::get(f, &"webkitRelativePath".into())
+                        .ok()
+                        .and_then(|p| p.as_string())
+                        .filter(|p| !p.is_empty());
+                    path.unwrap_or_else(|| f.name())
+                })
+                .collect();
+            match cifar_files(&names) {
+                Ok(chosen) => {
+                    let kind = CifarKind::detect(&names).unwrap_or(CifarKind::Ten);
+                    on_pick.emit(PickedDataset {
+                        files: chosen.iter().map(|&i| files[i].clone()).collect(),
+                        origin: DatasetOrigin::PickedCifar {
+                            names: chosen.iter().map(|&i| names[i].clone()).collect(),
+                        },
+                        // The names file, when picked, names them; else CIFAR-10's own or numbers.
+                        class_names: match kind {
+                            CifarKind::Ten => atelier_core::cifar::CIFAR10_CLASSES
+                                .iter()
+                                .map(|s| s.to_string())
+                                .collect(),
+                            CifarKind::Hundred => atelier_core::source::numbered_classes(100),
+                        },
+                    })
+                }
+                Err(message) => on_error.emit(format!("These files cannot be loaded: {message}.")),
+            }
+            input.set_value("");
+        })
+    };
     html! {
+        <>
+        <details class="panel">
+            <summary>{ "Load CIFAR-10 or CIFAR-100 (binary version) from your computer" }</summary>
+            <p class="muted">{ "Pick the .bin files (with batches.meta.txt or fine_label_names.txt for the class names), the folder they came in, or the .tar.gz as downloaded. They are read in this page and never uploaded." }</p>
+            <label class="file-pick">{ "Files or the .tar.gz: " }
+                <input type="file" multiple=true accept=".bin,.txt,.gz,.tgz,.tar" onchange={on_cifar.clone()} data-testid="dataset-cifar-input" />
+            </label>
+            <label class="file-pick">{ "Or the folder: " }
+                <input type="file" webkitdirectory=true onchange={on_cifar} data-testid="dataset-cifar-folder-input" />
+            </label>
+        </details>
         <details class="panel">
             <summary>{ "Load another IDX dataset (MNIST, KMNIST, …) from your computer" }</summary>
             <p class="muted">{ "Pick the four files (train and test, images and labels; .gz or not). They are read in this page and never uploaded." }</p>
@@ -83,5 +191,45 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
                 <input type="file" multiple=true onchange={on_change} data-testid="dataset-files" />
             </label>
         </details>
+        </>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn cifar_files_are_recognised_and_gaps_named() {
+        let ten = names(&[
+            "cifar-10-batches-bin/readme.html",
+            "cifar-10-batches-bin/data_batch_1.bin",
+            "cifar-10-batches-bin/data_batch_2.bin",
+            "cifar-10-batches-bin/data_batch_3.bin",
+            "cifar-10-batches-bin/data_batch_4.bin",
+            "cifar-10-batches-bin/data_batch_5.bin",
+            "cifar-10-batches-bin/test_batch.bin",
+            "cifar-10-batches-bin/batches.meta.txt",
+        ]);
+        assert_eq!(cifar_files(&ten).unwrap(), vec![1, 2, 3, 4, 5, 6, 7]);
+        let err = cifar_files(&ten[..5]).unwrap_err();
+        assert!(err.contains("data_batch_5.bin, test_batch.bin"), "{err}");
+        assert_eq!(
+            cifar_files(&names(&["notes.txt", "cifar-100-binary.tar.gz"])).unwrap(),
+            vec![1]
+        );
+        assert_eq!(
+            cifar_files(&names(&["train.bin", "test.bin"])).unwrap(),
+            vec![0, 1]
+        );
+        assert!(
+            cifar_files(&names(&["cat.png"]))
+                .unwrap_err()
+                .contains("not CIFAR")
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::components::download_progress::DownloadProgress;
 use crate::state::{Action, DatasetStatus};
 use crate::url::Params;
 use atelier_core::dataset::Part;
-use atelier_core::protocol::{DatasetOrigin, LoadDataset, ToWorker};
+use atelier_core::protocol::{LoadDataset, ToWorker};
 use atelier_core::source::DataSource;
 
 /// Samples per class in the explorer grid.
@@ -34,10 +34,9 @@ pub fn data_container(props: &CtxProps) -> Html {
     let on_pick = {
         let (ctx, params) = (ctx.clone(), state.params.clone());
         Callback::from(move |picked: PickedDataset| {
+            let names = picked.names();
             let request = LoadDataset {
-                origin: DatasetOrigin::PickedFiles {
-                    names: picked.names.clone(),
-                },
+                origin: picked.origin,
                 class_names: picked.class_names,
                 validation_per_mille: params.validation_per_mille(),
                 split_seed: params.seed,
@@ -46,7 +45,7 @@ pub fn data_container(props: &CtxProps) -> Html {
                 .worker
                 .send_with_files(&ToWorker::LoadDataset(request), &picked.files)
             {
-                ctx.dispatcher().dispatch(Action::FilesPicked(picked.names));
+                ctx.dispatcher().dispatch(Action::FilesPicked(names));
                 ctx.dispatcher().dispatch(Action::LoadStarted);
             }
         })
@@ -105,6 +104,7 @@ pub fn data_container(props: &CtxProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use atelier_core::protocol::DatasetOrigin;
 
     #[test]
     fn load_request_follows_the_url() {

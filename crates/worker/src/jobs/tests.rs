@@ -410,7 +410,7 @@ fn report_material_explains_the_networks_and_names_what_it_could_not_explain() {
 
 /// A worker holding Fashion-MNIST-like colour data: the synthetic 28x28 set, tinted.
 fn colour_worker() -> RefCell<WorkerState> {
-    let gray = synthetic_28(4, 30, 10, 3);
+    let gray = synthetic_28(4, 80, 10, 3);
     RefCell::new(WorkerState {
         dataset: Some(Rc::new(atelier_core::colour::colour_dataset(&gray))),
         backend_label: "CPU".into(),
@@ -421,7 +421,7 @@ fn colour_worker() -> RefCell<WorkerState> {
 #[test]
 fn colour_data_trains_explains_and_predicts() {
     let (state, env) = (colour_worker(), MemoryEnv::default());
-    let mut cnn = settings("cnn", 4);
+    let mut cnn = settings("cnn", 5);
     cnn.cnn_channels = vec![8, 16];
     cnn.cnn_dense = 0;
     cnn.cnn_dropout = 0.0;
