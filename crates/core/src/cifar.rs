@@ -6,9 +6,8 @@
 //! row by row, then the green, then the blue (planar, as [`IdxImages`] keeps colour). A CIFAR-100 record
 //! has two label bytes, the coarse (20 superclasses) then the fine (100 classes); Atelier uses the fine.
 
-use std::io::Read;
-
 use crate::DataError;
+use crate::archive::{MAX_ARCHIVE_BYTES, gunzip_limited, untar};
 use crate::dataset::{Dataset, LabelledImages};
 use crate::idx::IdxImages;
 
@@ -16,8 +15,6 @@ use crate::idx::IdxImages;
 pub const SIDE: usize = 32;
 /// Pixel bytes of one record.
 const PIXELS: usize = 3 * SIDE * SIDE;
-/// The most a `.tar.gz` may inflate to: both archives hold ~180 MB.
-pub const MAX_ARCHIVE_BYTES: u64 = 512 << 20;
 
 /// Which of the two sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -197,71 +194,6 @@ pub fn parse_names(kind: CifarKind, file: &str, bytes: &[u8]) -> Result<Vec<Stri
         )));
     }
     Ok(names)
-}
-
-/// The files of a `.tar` archive (POSIX ustar, as `tar` writes it): (path, bytes) of each regular file.
-/// Refuses an archive that ends inside a file.
-pub fn untar(archive: &str, bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, DataError> {
-    let mut files = Vec::new();
-    let mut at = 0;
-    let truncated = |at: usize| DataError::Truncated {
-        file: archive.into(),
-        expected: at as u64 + 512,
-        got: bytes.len() as u64,
-    };
-    while at + 512 <= bytes.len() {
-        let header = &bytes[at..at + 512];
-        if header.iter().all(|&b| b == 0) {
-            break;
-        }
-        let text = |range: std::ops::Range<usize>| {
-            let field = &header[range];
-            let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
-            String::from_utf8_lossy(&field[..end]).trim().to_string()
-        };
-        let size = u64::from_str_radix(&text(124..136), 8).map_err(|_| {
-            DataError::InvalidOption(format!(
-                "{archive} is not a tar archive (entry at byte {at} has no size); pick the .tar.gz as downloaded"
-            ))
-        })? as usize;
-        let prefix = text(345..500);
-        let name = text(0..100);
-        let path = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let kind = header[156];
-        let start = at + 512;
-        let end = start.checked_add(size).ok_or_else(|| truncated(at))?;
-        if end > bytes.len() {
-            return Err(truncated(end));
-        }
-        if kind == b'0' || kind == 0 {
-            files.push((path, bytes[start..end].to_vec()));
-        }
-        at = start + size.div_ceil(512) * 512;
-    }
-    Ok(files)
-}
-
-/// Inflates a gzip stream, refusing one that grows past `limit` bytes.
-pub fn gunzip_limited(file: &str, bytes: &[u8], limit: u64) -> Result<Vec<u8>, DataError> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| DataError::BadGzip {
-            file: file.into(),
-            reason: e.to_string(),
-        })?;
-    if out.len() as u64 > limit {
-        return Err(DataError::InvalidOption(format!(
-            "{file} expands past {} MB, more than a dataset here may take; pick the binary CIFAR archive",
-            limit >> 20
-        )));
-    }
-    Ok(out)
 }
 
 /// Assembles CIFAR-10 or CIFAR-100 from the files given: the `.bin` files (and the names file, else the

@@ -3,6 +3,7 @@
 //! and statistics; the picture pipeline of the Predict tab; the training settings with their defaults and
 //! ranges; and the messages between the page and the worker. The page, the ml crate and the worker all build on it.
 
+pub mod archive;
 pub mod augment;
 pub mod cifar;
 pub mod colour;
@@ -12,6 +13,7 @@ pub mod error;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod idx;
+pub mod import;
 pub mod preprocess;
 pub mod protocol;
 pub mod rng;

@@ -59,6 +59,12 @@ pub enum DatasetOrigin {
     /// CIFAR files the user picked (`.bin` files and the names file, or the `.tar.gz`), sent beside the
     /// message in the same order.
     PickedCifar { names: Vec<String> },
+    /// The user's pictures, one folder per class (paths inside the picked folder), or `.zip` archives of
+    /// such folders, sent beside the message in the same order.
+    PickedImages {
+        paths: Vec<String>,
+        options: crate::import::ImportOptions,
+    },
 }
 
 /// Channels of images in messages from before colour datasets: gray.
@@ -875,6 +881,9 @@ pub struct DatasetSummary {
     pub histograms: Vec<Vec<u64>>,
     /// Milliseconds spent parsing and summarising, after the downloads.
     pub parse_ms: f64,
+    /// For the user's pictures: what was decoded and what was skipped.
+    #[serde(default)]
+    pub import: Option<crate::import::ImportReport>,
     /// The test labels, in order (the page matches them with a model's predictions).
     pub test_labels: Vec<u8>,
 }
@@ -931,6 +940,12 @@ pub enum FromWorker {
     Download(FileProgress),
     /// The download is done; parsing started.
     Parsing,
+    /// Pictures decoded so far (the user's own pictures), of `total`; `skipped` could not be used.
+    Decoding {
+        done: usize,
+        total: usize,
+        skipped: usize,
+    },
     DatasetReady(Box<DatasetSummary>),
     /// Loading failed; the message names the file and what to do.
     DatasetFailed {

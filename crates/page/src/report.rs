@@ -720,6 +720,7 @@ mod tests {
             mean_images: vec![],
             histograms: vec![],
             parse_ms: 0.0,
+            import: None,
             test_labels: vec![0, 1, 0, 1],
         }
     }

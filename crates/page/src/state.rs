@@ -152,6 +152,11 @@ pub struct State {
     pub dataset: DatasetStatus,
     /// One entry per file, in download order.
     pub downloads: Vec<FileProgress>,
+    /// The user's pictures being decoded: (done, total, skipped).
+    pub decoding: Option<(usize, usize, usize)>,
+    /// The dataset that was loaded when another load started: the worker keeps it when the new one
+    /// fails, and so does the page.
+    pub previous: Option<(Rc<DatasetSummary>, Option<Rc<SampleGrid>>)>,
     pub samples: Option<Rc<SampleGrid>>,
     /// Messages for the error banner, oldest first.
     pub errors: Vec<String>,
@@ -199,6 +204,8 @@ pub enum Action {
     LoadStarted,
     /// The user picked these four IDX files from disk; they are loading.
     FilesPicked(Vec<String>),
+    /// How the user's pictures are imported (`size`, `gray`).
+    SetImport(atelier_core::import::ImportOptions),
     SetTab(Tab),
     /// New training settings from the form (boxed: they are most of an action's size).
     SetTrain(Box<TrainSettings>),
@@ -274,15 +281,35 @@ impl State {
                 next.record_progress(progress);
             }
             FromWorker::Parsing => next.dataset = DatasetStatus::Parsing,
+            FromWorker::Decoding {
+                done,
+                total,
+                skipped,
+            } => {
+                next.dataset = DatasetStatus::Parsing;
+                next.decoding = Some((done, total, skipped));
+            }
             FromWorker::DatasetReady(summary) => {
+                next.decoding = None;
+                next.previous = None;
                 next.params.seed = summary.split_seed;
                 next.params.train.seed = summary.split_seed;
                 next.dataset = DatasetStatus::Ready(Rc::new(*summary));
             }
-            FromWorker::DatasetFailed { message } => {
-                next.dataset = DatasetStatus::Failed(message.clone());
-                next.errors.push(message);
-            }
+            FromWorker::DatasetFailed { message } => match next.previous.take() {
+                Some((summary, samples)) => {
+                    next.dataset = DatasetStatus::Ready(summary);
+                    next.samples = samples;
+                    next.picked_files = None;
+                    next.errors.push(format!(
+                        "{message} (the dataset loaded before stays in use)"
+                    ));
+                }
+                None => {
+                    next.dataset = DatasetStatus::Failed(message.clone());
+                    next.errors.push(message);
+                }
+            },
             FromWorker::Samples(grid) => {
                 next.samples = Some(Rc::new(grid));
                 next.enlarged = None;
@@ -387,6 +414,7 @@ impl State {
                 next.picked_files = None;
                 next.worker_generation += 1;
                 next.dataset = DatasetStatus::Waiting;
+                next.previous = None;
                 next.downloads.clear();
             }
         }
@@ -415,14 +443,19 @@ impl Reducible for State {
                 }
             }
             Action::LoadStarted => {
+                if let DatasetStatus::Ready(summary) = &next.dataset {
+                    next.previous = Some((summary.clone(), next.samples.clone()));
+                }
                 next.dataset = DatasetStatus::Downloading;
                 next.downloads.clear();
+                next.decoding = None;
                 next.samples = None;
                 next.enlarged = None;
                 // Errors about an earlier load are answered by this one.
                 next.errors.clear();
             }
             Action::FilesPicked(names) => next.picked_files = Some(names),
+            Action::SetImport(options) => next.params.import = options,
             Action::SetTab(tab) => next.params.tab = tab,
             Action::SetTrain(settings) => {
                 next.params.seed = settings.seed;
@@ -695,6 +728,7 @@ mod tests {
             mean_images: vec![],
             histograms: vec![],
             parse_ms: 0.0,
+            import: None,
             test_labels: vec![],
         };
         let s = reduce(
@@ -705,5 +739,36 @@ mod tests {
         let s = reduce(s, Action::WorkerFailed("gone".into()));
         assert_eq!(s.dataset.label(), "ready");
         assert_eq!(s.errors.len(), 1);
+        // A new load that fails keeps the dataset loaded before (the worker keeps it too), and says so.
+        let s = reduce(s, Action::LoadStarted);
+        let s = reduce(
+            s,
+            Action::FromWorker(FromWorker::Decoding {
+                done: 32,
+                total: 100,
+                skipped: 1,
+            }),
+        );
+        assert_eq!(
+            (s.dataset.label(), s.decoding),
+            ("parsing", Some((32, 100, 1)))
+        );
+        let s = reduce(
+            s,
+            Action::FromWorker(FromWorker::DatasetFailed {
+                message: "cat.zip expands past 512 MB".into(),
+            }),
+        );
+        assert_eq!(s.dataset.label(), "ready");
+        assert!(s.errors.last().unwrap().contains("stays in use"));
+        // Without one before, a failure is the page's state.
+        let s = reduce(State::default(), Action::LoadStarted);
+        let s = reduce(
+            s,
+            Action::FromWorker(FromWorker::DatasetFailed {
+                message: "x".into(),
+            }),
+        );
+        assert_eq!(s.dataset.label(), "error");
     }
 }

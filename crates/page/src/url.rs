@@ -1,5 +1,6 @@
 //! The shareable state carried by the URL query (`?tab=data&seed=42&backend=cpu...`).
 
+use atelier_core::import::ImportOptions;
 use atelier_core::protocol::{BackendPreference, TrainSettings};
 
 /// The tabs of the page.
@@ -54,6 +55,8 @@ pub struct Params {
     pub data: Option<String>,
     /// Class names (comma-separated) or a number of classes.
     pub classes: Option<String>,
+    /// How the user's pictures are imported: `size` (side in pixels, default 32) and `gray=1`.
+    pub import: ImportOptions,
     /// Seed of the validation split (and the default of every other seed).
     pub seed: u64,
     /// Validation share in percent of the training file.
@@ -78,6 +81,7 @@ impl Default for Params {
             backend: BackendPreference::Auto,
             data: None,
             classes: None,
+            import: ImportOptions::default(),
             seed: 42,
             val_percent: 10.0,
             autorun: false,
@@ -155,6 +159,15 @@ impl Params {
                 "backend" => params.backend = BackendPreference::parse(&value),
                 "data" => params.data = Some(value).filter(|v| !v.is_empty()),
                 "classes" => params.classes = Some(value).filter(|v| !v.is_empty()),
+                "size" => {
+                    params.import.size = value
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|s| atelier_core::import::SIZE_RANGE.contains(s))
+                        .unwrap_or(params.import.size)
+                }
+                "gray" => params.import.gray = matches!(value.as_str(), "1" | "true" | "yes"),
                 "seed" => params.seed = value.trim().parse().unwrap_or(params.seed),
                 "val" => {
                     params.val_percent = value
@@ -189,6 +202,12 @@ impl Params {
         }
         if let Some(classes) = &self.classes {
             pairs.push(("classes".into(), classes.clone()));
+        }
+        if self.import.size != defaults.import.size {
+            pairs.push(("size".into(), self.import.size.to_string()));
+        }
+        if self.import.gray {
+            pairs.push(("gray".into(), "1".into()));
         }
         if self.seed != defaults.seed {
             pairs.push(("seed".into(), self.seed.to_string()));
@@ -323,5 +342,16 @@ mod tests {
         assert_eq!(Params::parse(&p.to_query()), p);
         assert_eq!(Params::default().to_query(), "?tab=data");
         assert_eq!(percent_decode("a%2"), "a%2");
+    }
+
+    #[test]
+    fn import_size_and_gray_come_from_their_keys() {
+        let p = Params::parse("?data=fashion-colour&size=64&gray=1");
+        assert_eq!((p.import.size, p.import.gray), (64, true));
+        assert_eq!(Params::parse(&p.to_query()), p);
+        assert!(p.to_query().contains("size=64&gray=1"));
+        // Sizes outside 8-256 keep the default.
+        assert_eq!(Params::parse("?size=4").import.size, 32);
+        assert_eq!(Params::parse("?size=999").import.size, 32);
     }
 }

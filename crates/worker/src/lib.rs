@@ -6,6 +6,7 @@
 
 mod backend;
 mod clock;
+mod decode;
 pub mod env;
 mod envelope;
 mod fetch;

@@ -5,12 +5,14 @@ use std::rc::Rc;
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
-use super::{fetch, summary};
+use super::{decode, fetch, summary};
 use crate::clock::now_ms;
 use crate::env::Post;
 use crate::web::WebEnv;
 use atelier_core::DataError;
+use atelier_core::archive::{MAX_ARCHIVE_BYTES, unzip};
 use atelier_core::dataset::{Dataset, FileNames, RawFiles};
+use atelier_core::import::{self, Decoded, ImportOptions, ImportReport, Role};
 use atelier_core::protocol::{DatasetOrigin, FromWorker, LoadDataset};
 use atelier_core::{cifar, colour};
 
@@ -85,6 +87,14 @@ pub async fn load_dataset(
     request: &LoadDataset,
     attachments: JsValue,
 ) -> Result<Rc<Dataset>, DataError> {
+    if let DatasetOrigin::PickedImages { paths, options } = &request.origin {
+        let start = now_ms();
+        let (dataset, report) = load_pictures(paths, options, attachments, request).await?;
+        let mut summary = summary::summarise(&dataset, now_ms() - start);
+        summary.import = Some(report);
+        post(&FromWorker::DatasetReady(Box::new(summary)));
+        return Ok(Rc::new(dataset));
+    }
     let (files, kind) = match &request.origin {
         DatasetOrigin::Urls { urls, colour } => (download_all(urls).await?, Kind::Idx(*colour)),
         DatasetOrigin::PickedFiles { names } => {
@@ -106,6 +116,7 @@ pub async fn load_dataset(
         DatasetOrigin::PickedCifar { names } => {
             (read_picked(names, attachments).await?, Kind::Cifar)
         }
+        DatasetOrigin::PickedImages { .. } => unreachable!("handled above"),
     };
     post(&FromWorker::Parsing);
     let start = now_ms();
@@ -124,4 +135,104 @@ enum Kind {
     /// IDX; true: tinted into Fashion-MNIST in colour.
     Idx(bool),
     Cifar,
+}
+
+/// The user's pictures as a dataset: archives opened, each file's role decided, the memory budget
+/// checked, then every picture decoded and resized in this worker (progress posted as it goes), and the
+/// dataset assembled. Files that cannot be used are listed in the report, not fatal.
+async fn load_pictures(
+    paths: &[String],
+    options: &ImportOptions,
+    attachments: JsValue,
+    request: &LoadDataset,
+) -> Result<(Dataset, ImportReport), DataError> {
+    options.check()?;
+    let picked: Array = attachments.dyn_into().map_err(|_| {
+        DataError::InvalidOption("the picked pictures did not reach the worker".into())
+    })?;
+    // Archives are opened here; their entries become blobs for the decoder.
+    let mut files: Vec<(String, web_sys::Blob)> = Vec::with_capacity(paths.len());
+    for (i, path) in paths.iter().enumerate() {
+        let blob: web_sys::Blob = picked
+            .get(i as u32)
+            .dyn_into()
+            .map_err(|_| DataError::InvalidOption(format!("{path} did not reach the worker")))?;
+        if path.to_ascii_lowercase().ends_with(".zip") {
+            let bytes = fetch::read_blob(&blob, path).await?;
+            for (name, content) in unzip(path, &bytes, MAX_ARCHIVE_BYTES)? {
+                let entry = decode::blob_of(&content).map_err(DataError::InvalidOption)?;
+                files.push((name, entry));
+            }
+        } else {
+            files.push((path.clone(), blob));
+        }
+    }
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let roles = import::roles(&names);
+    let mut report = ImportReport::default();
+    let mut todo = Vec::new();
+    let mut classes_seen = std::collections::BTreeSet::new();
+    for ((name, blob), role) in files.into_iter().zip(roles) {
+        match role {
+            Role::Picture { class, part } => {
+                classes_seen.insert(class.clone());
+                todo.push((name, blob, class, part));
+            }
+            Role::Skipped(why) => report.skipped.push((name, why)),
+            Role::Ignored => {}
+        }
+    }
+    import::check_budget(todo.len(), options)?;
+    let canvas = decode::Canvas::new(options.size).map_err(DataError::InvalidOption)?;
+    let total = todo.len();
+    let mut pictures = Vec::with_capacity(total);
+    let (mut min_w, mut min_h, mut max_w, mut max_h) = (usize::MAX, usize::MAX, 0, 0);
+    for (done, chunk) in todo.chunks(decode::CHUNK).enumerate() {
+        let blobs: Vec<web_sys::Blob> = chunk.iter().map(|(_, b, _, _)| b.clone()).collect();
+        for ((name, _, class, part), bitmap) in chunk.iter().zip(decode::bitmaps(&blobs).await) {
+            let drawn = bitmap.and_then(|bitmap| {
+                let drawn = canvas.draw(&bitmap, options);
+                bitmap.close();
+                drawn
+            });
+            match drawn {
+                Ok((pixels, w, h)) => {
+                    (min_w, min_h) = (min_w.min(w), min_h.min(h));
+                    (max_w, max_h) = (max_w.max(w), max_h.max(h));
+                    pictures.push(Decoded {
+                        class: class.clone(),
+                        part: *part,
+                        pixels,
+                    });
+                }
+                Err(why) => report.skipped.push((name.clone(), why)),
+            }
+        }
+        post(&FromWorker::Decoding {
+            done: ((done + 1) * decode::CHUNK).min(total),
+            total,
+            skipped: report.skipped.len(),
+        });
+    }
+    // A class folder none of whose files could be used is left out, and said so.
+    for class in classes_seen {
+        if !pictures.iter().any(|p| p.class == class) {
+            report.skipped.push((
+                format!("{class}/"),
+                "no picture in this class folder could be read: the class is left out".into(),
+            ));
+        }
+    }
+    report.decoded = pictures.len();
+    if !pictures.is_empty() {
+        report.sizes = (min_w, min_h, max_w, max_h);
+    }
+    let dataset = import::assemble(
+        pictures,
+        options,
+        &mut report,
+        request.validation_per_mille,
+        request.split_seed,
+    )?;
+    Ok((dataset, report))
 }

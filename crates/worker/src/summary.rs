@@ -27,6 +27,7 @@ pub fn summarise(dataset: &Dataset, parse_ms: f64) -> DatasetSummary {
         mean_images: stats::mean_images(dataset, Part::Train),
         histograms: stats::pixel_histograms(dataset, Part::Train, HISTOGRAM_BINS),
         parse_ms,
+        import: None,
         test_labels: dataset.labels(Part::Test),
     }
 }

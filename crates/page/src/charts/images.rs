@@ -5,6 +5,12 @@ use web_sys::HtmlCanvasElement;
 
 use super::palette;
 
+/// Canvas pixels per image pixel so that an image of `side` pixels shows about `target` pixels wide
+/// (at least 1: large pictures are drawn 1:1 and the page's CSS scales the canvas down).
+pub fn scale_for(side: usize, target: usize) -> usize {
+    (target / side.max(1)).clamp(1, 16)
+}
+
 /// How images are laid out: `columns` per row, each pixel drawn as `scale` x `scale`, `gap` between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GridLayout {

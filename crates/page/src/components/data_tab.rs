@@ -9,7 +9,7 @@ use yew::prelude::*;
 use super::bar_chart_view::BarChartView;
 use super::image_grid_view::ImageGridView;
 use crate::charts::bars::{BarChart, BarSeries, format_count};
-use crate::charts::images::GridLayout;
+use crate::charts::images::{self, GridLayout};
 use crate::charts::palette;
 use atelier_core::protocol::{DatasetSummary, SampleGrid};
 
@@ -148,7 +148,7 @@ pub fn data_tab(props: &DataTabProps) -> Html {
                 .collect();
             let layout = GridLayout {
                 columns: per_row.max(1),
-                scale: 2,
+                scale: images::scale_for(grid.rows.max(grid.cols), 56),
                 gap: 2,
             };
             let on_select = {
@@ -191,7 +191,7 @@ pub fn data_tab(props: &DataTabProps) -> Html {
             html! {
                 <div class="enlarged panel" data-testid="enlarged-image">
                     <ImageGridView images={image} rows={grid.rows} cols={grid.cols}
-                        layout={GridLayout { columns: 1, scale: 10, gap: 0 }} testid="enlarged-canvas"
+                        layout={GridLayout { columns: 1, scale: images::scale_for(grid.rows.max(grid.cols), 280), gap: 0 }} testid="enlarged-canvas"
                         label={format!("Enlarged image of class {}", summary.class_names[class])} />
                     <p>{ format!("{} · training item {}", summary.class_names[class], grid.positions[class][i]) }</p>
                     <button onclick={close}>{ "Close" }</button>
@@ -217,6 +217,25 @@ pub fn data_tab(props: &DataTabProps) -> Html {
                     if let Some(error) = &*split_error { <span class="field-error" role="alert">{ error }</span> }
                 </form>
             </div>
+            if let Some(import) = &summary.import {
+                <div class="panel" data-testid="import-report">
+                    <p>{ format!("{} pictures decoded{}; {}.",
+                        atelier_core::study::thousands(import.decoded),
+                        if import.decoded > 0 { format!(" from {}×{} to {}×{} px, each cropped to its centred square and resized to {}×{}",
+                            import.sizes.0, import.sizes.1, import.sizes.2, import.sizes.3, summary.rows, summary.cols) } else { String::new() },
+                        if import.by_folders { "the train/ and test/ folders give the parts" } else { "a fifth of each class is held out for testing" }) }</p>
+                    <p>{ "Skipped: " }<strong data-testid="dataset-skipped">{ import.skipped.len() }</strong></p>
+                    if !import.skipped.is_empty() {
+                        <details>
+                            <summary>{ "Which files, and why" }</summary>
+                            <ul class="skipped-list">
+                                { for import.skipped.iter().take(200).map(|(path, why)| html! { <li><code>{ path }</code>{ format!(": {why}") }</li> }) }
+                            </ul>
+                            if import.skipped.len() > 200 { <p class="muted">{ format!("… and {} more", import.skipped.len() - 200) }</p> }
+                        </details>
+                    }
+                </div>
+            }
             <div class="panel">
                 <h2>{ "Samples per class" }</h2>
                 { samples_html }
@@ -229,7 +248,7 @@ pub fn data_tab(props: &DataTabProps) -> Html {
             <div class="panel">
                 <h2>{ "Mean image of each class (training part)" }</h2>
                 <ImageGridView images={means} rows={summary.rows} cols={summary.cols}
-                    layout={GridLayout { columns: 10, scale: 2, gap: 4 }} testid="mean-images"
+                    layout={GridLayout { columns: 10, scale: images::scale_for(summary.rows.max(summary.cols), 56), gap: 4 }} testid="mean-images"
                     label={format!("Mean images of {}", summary.class_names.join(", "))} />
                 <div class="mean-labels">{ for summary.class_names.iter().map(|n| html! { <span>{ n }</span> }) }</div>
             </div>
@@ -265,6 +284,7 @@ mod tests {
             mean_images: vec![vec![0; 4]; 2],
             histograms: vec![vec![1; 32]],
             parse_ms: 0.0,
+            import: None,
             test_labels: vec![],
         };
         let balance = balance_chart(&summary);

@@ -1,11 +1,13 @@
-//! Load another dataset from files on this computer: four IDX files, or CIFAR-10/100's binary files (the
-//! files, their folder, or the `.tar.gz`).
+//! Load another dataset from files on this computer: the user's own pictures (a folder of class folders, or
+//! a `.zip` of one), CIFAR-10/100's binary files (the files, their folder, or the `.tar.gz`), or four IDX
+//! files.
 
 use wasm_bindgen::JsCast;
 use web_sys::{File, HtmlInputElement};
 use yew::prelude::*;
 
 use atelier_core::cifar::CifarKind;
+use atelier_core::import::{ImportOptions, SIZE_RANGE};
 use atelier_core::protocol::DatasetOrigin;
 use atelier_core::source::{assign_idx_files, parse_class_names};
 
@@ -82,6 +84,20 @@ pub struct DatasetPickerProps {
     pub class_names: Vec<String>,
     pub on_pick: Callback<PickedDataset>,
     pub on_error: Callback<String>,
+    /// How pictures are imported (`size`, `gray`), and a change of it.
+    #[prop_or_default]
+    pub import: ImportOptions,
+    #[prop_or_default]
+    pub on_import: Callback<ImportOptions>,
+}
+
+/// The path of a picked file inside the picked folder (`webkitRelativePath`), else its name.
+fn path_of(file: &File) -> String {
+    js_sys::Reflect::get(file, &"webkitRelativePath".into())
+        .ok()
+        .and_then(|p| p.as_string())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| file.name())
 }
 
 /// A file input for four IDX files and a field for class names.
@@ -136,16 +152,7 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
                 return;
             };
             // A folder picker names files by their path inside the folder.
-            let names: Vec<String> = files
-                .iter()
-                .map(|f| {
-                    let path = js_sys::Reflect::get(f, &"webkitRelativePath".into())
-                        .ok()
-                        .and_then(|p| p.as_string())
-                        .filter(|p| !p.is_empty());
-                    path.unwrap_or_else(|| f.name())
-                })
-                .collect();
+            let names: Vec<String> = files.iter().map(path_of).collect();
             match cifar_files(&names) {
                 Ok(chosen) => {
                     let kind = CifarKind::detect(&names).unwrap_or(CifarKind::Ten);
@@ -169,8 +176,72 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
             input.set_value("");
         })
     };
+    let on_pictures = {
+        let (on_pick, on_error, import) =
+            (props.on_pick.clone(), props.on_error.clone(), props.import);
+        Callback::from(move |e: Event| {
+            let Some((input, files)) = input_files(&e) else {
+                return;
+            };
+            if files.is_empty() {
+                return;
+            }
+            if let Err(e) = import.check() {
+                on_error.emit(e.to_string());
+                return;
+            }
+            let paths: Vec<String> = files.iter().map(path_of).collect();
+            on_pick.emit(PickedDataset {
+                files,
+                origin: DatasetOrigin::PickedImages {
+                    paths,
+                    options: import,
+                },
+                // The class folders name the classes.
+                class_names: Vec::new(),
+            });
+            input.set_value("");
+        })
+    };
+    let on_size = {
+        let (on_import, import) = (props.on_import.clone(), props.import);
+        Callback::from(move |e: Event| {
+            if let Some((input, _)) = input_files(&e) {
+                match input.value().trim().parse::<usize>() {
+                    Ok(size) if SIZE_RANGE.contains(&size) => {
+                        on_import.emit(ImportOptions { size, ..import })
+                    }
+                    _ => input.set_value(&import.size.to_string()),
+                }
+            }
+        })
+    };
+    let on_gray = {
+        let (on_import, import) = (props.on_import.clone(), props.import);
+        Callback::from(move |_: Event| {
+            on_import.emit(ImportOptions {
+                gray: !import.gray,
+                ..import
+            })
+        })
+    };
     html! {
         <>
+        <details class="panel" open=true>
+            <summary>{ "Load your own pictures: a folder with one folder per class" }</summary>
+            <p class="muted">{ "Pick a folder whose folders are the classes (cat/, dog/, …), or a .zip of one; train/ and test/ folders at the top split it, else a fifth of each class is held out for testing. PNG, JPEG, WebP, GIF and BMP are decoded here, in a background worker, and never uploaded; other files are skipped and listed." }</p>
+            <label>{ "Size (pixels a side, 8-256): " }
+                <input type="number" min={SIZE_RANGE.start().to_string()} max={SIZE_RANGE.end().to_string()} step="1"
+                    value={props.import.size.to_string()} onchange={on_size} data-testid="import-size" />
+            </label>
+            <label class="check"><input type="checkbox" checked={props.import.gray} onchange={on_gray} data-testid="import-gray" />{ "Gray (one channel)" }</label>
+            <label class="file-pick">{ "Folder: " }
+                <input type="file" webkitdirectory=true onchange={on_pictures.clone()} data-testid="dataset-folder-input" />
+            </label>
+            <label class="file-pick">{ "Or a .zip: " }
+                <input type="file" accept=".zip,application/zip" multiple=true onchange={on_pictures} data-testid="dataset-zip-input" />
+            </label>
+        </details>
         <details class="panel">
             <summary>{ "Load CIFAR-10 or CIFAR-100 (binary version) from your computer" }</summary>
             <p class="muted">{ "Pick the .bin files (with batches.meta.txt or fine_label_names.txt for the class names), the folder they came in, or the .tar.gz as downloaded. They are read in this page and never uploaded." }</p>

@@ -65,7 +65,7 @@ pub fn explain_view(props: &ExplainViewProps) -> Html {
                     </select>
                 </label>
             }
-            <GradCamPanels image={Rc::new(e.image.clone())} heatmap={Rc::new(e.heatmap.clone())} rows={e.rows} cols={e.cols}
+            <GradCamPanels image={Rc::new(e.image.clone())} heatmap={Rc::new(e.heatmap.clone())} rows={e.rows} cols={e.cols} scale={crate::charts::images::scale_for(e.rows.max(e.cols), 224)}
                 class_name={name(e.class)} />
             <div class="buttons">
                 <button data-testid="pin-to-report" aria-pressed={props.pinned.to_string()} onclick={props.on_pin.reform(|_: MouseEvent| ())}

@@ -30,7 +30,7 @@ pub fn gallery_view(props: &GalleryViewProps) -> Html {
         Some((rows, cols, images)) => html! {
             <>
                 <ImageGridView images={Rc::new(images.clone())} rows={*rows} cols={*cols}
-                    layout={GridLayout { columns: COLUMNS, scale: 3, gap: 4 }} testid="gallery-grid"
+                    layout={GridLayout { columns: COLUMNS, scale: crate::charts::images::scale_for((*rows).max(*cols), 84), gap: 4 }} testid="gallery-grid"
                     label={format!("{}: {}", g.title, g.captions.join("; "))}
                     on_select={Some({ let (select, indices) = (props.on_select.clone(), g.indices.clone());
                         Callback::from(move |i: usize| if let Some(&index) = indices.get(i) { select.emit(index) }) })} />

@@ -437,7 +437,7 @@ pub fn answers(props: &AnswersProps) -> Html {
             <div class="prediction-gradcam">
                 <h3>{ format!("{}: why {}", m.model_name, name(top_classes(&m.probabilities, 1)[0].0)) }</h3>
                 <GradCamPanels image={Rc::new(props.predictions.image.clone())} heatmap={Rc::new(h.clone())}
-                    rows={props.predictions.rows} cols={props.predictions.cols} scale={6}
+                    rows={props.predictions.rows} cols={props.predictions.cols} scale={crate::charts::images::scale_for(props.predictions.rows.max(props.predictions.cols), 168)}
                     testid_prefix={format!("prediction-gradcam-{k}")} class_name={name(top_classes(&m.probabilities, 1)[0].0)} />
             </div>
         }) }

@@ -82,6 +82,17 @@ pub fn data_container(props: &CtxProps) -> Html {
         DatasetStatus::Waiting => {
             html! { <p class="panel muted">{ "Starting the background worker…" }</p> }
         }
+        DatasetStatus::Parsing if state.decoding.is_some() => {
+            let (done, total, skipped) = state.decoding.unwrap_or_default();
+            html! {
+                <div class="panel">
+                    <h2>{ "Decoding your pictures…" }</h2>
+                    <progress max={total.max(1).to_string()} value={done.to_string()} data-testid="decode-progress" />
+                    <p class="muted">{ format!("{} of {} pictures decoded and resized{}", atelier_core::study::thousands(done), atelier_core::study::thousands(total),
+                        if skipped > 0 { format!(", {skipped} skipped so far") } else { String::new() }) }</p>
+                </div>
+            }
+        }
         DatasetStatus::Downloading | DatasetStatus::Parsing => html! {
             <div class="panel">
                 <h2>{ if state.dataset == DatasetStatus::Parsing { "Decompressing and parsing…" } else { "Downloading the dataset…" } }</h2>
@@ -96,7 +107,8 @@ pub fn data_container(props: &CtxProps) -> Html {
     html! {
         <>
             { body }
-            <DatasetPicker {class_names} {on_pick} on_error={ctx.action(Action::ShowError)} />
+            <DatasetPicker {class_names} {on_pick} on_error={ctx.action(Action::ShowError)}
+                import={state.params.import} on_import={ctx.action(Action::SetImport)} />
         </>
     }
 }
