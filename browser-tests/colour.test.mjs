@@ -172,7 +172,7 @@ async function pictures(page, n) {
   return made.map(([cls, name, b64]) => [cls, name, Buffer.from(b64, 'base64')]);
 }
 
-test('a folder of pictures, with a broken one, trains logistic regression and the CNN; a zip with train/ and test/', async () => {
+test('a folder of pictures, with a broken one, trains logistic regression and the CNN; a zip with train/ and test/; both kept after a reload', async () => {
   const { mkdtemp, mkdir, writeFile, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -223,6 +223,20 @@ test('a folder of pictures, with a broken one, trains logistic regression and th
     await page.waitForFunction(() => document.querySelector('[data-testid="error-banner"]')?.textContent.includes('fake.zip'), null, { timeout: 60_000 });
     assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
     assert.equal(await byTestId(page, 'dataset-test-count').textContent(), '20');
+
+    // Both imports are kept in the browser: the URL names the one in use, and a reload brings it back.
+    assert.match(page.url(), /data=saved%3Ad\d+|data=saved:d\d+/);
+    assert.equal(await page.locator('[data-testid="dataset-list"] tr[data-dataset^="saved:"]').count(), 2);
+    await page.reload();
+    assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
+    assert.equal(await byTestId(page, 'dataset-test-count').textContent(), '20');
+    assert.equal(await byTestId(page, 'dataset-channels').getAttribute('data-channels'), '3');
+    // Open the other kept one, then delete it.
+    const other = page.locator('[data-testid="dataset-list"] tr[data-dataset^="saved:"]:not([aria-current]) [data-testid="dataset-open"]');
+    await other.click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="dataset-test-count"]')?.textContent === '12', null, { timeout: 120_000 });
+    await page.locator('[data-testid="dataset-list"] tr[aria-current] [data-testid="dataset-delete"]').click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="dataset-list"] tr[data-dataset^="saved:"]').length === 1);
     assert.deepEqual(errors, [], 'console errors');
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -17,6 +17,7 @@ pub mod import;
 pub mod preprocess;
 pub mod protocol;
 pub mod rng;
+pub mod saved;
 pub mod source;
 pub mod stats;
 pub mod study;

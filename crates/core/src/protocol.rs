@@ -65,6 +65,18 @@ pub enum DatasetOrigin {
         paths: Vec<String>,
         options: crate::import::ImportOptions,
     },
+    /// A dataset this browser saved (`?data=saved:<id>`).
+    Saved { id: String },
+}
+
+impl DatasetOrigin {
+    /// True for the data the user brought from disk (kept in the browser once loaded).
+    pub fn is_picked(&self) -> bool {
+        matches!(
+            self,
+            Self::PickedFiles { .. } | Self::PickedCifar { .. } | Self::PickedImages { .. }
+        )
+    }
 }
 
 /// Channels of images in messages from before colour datasets: gray.
@@ -834,6 +846,8 @@ pub enum ToWorker {
         explain: Vec<(String, usize)>,
         images: Vec<usize>,
     },
+    /// Delete a saved dataset (answered with `SavedDatasets`).
+    DeleteDataset { id: String },
     /// Pick other sample images for the explorer grid.
     Resample {
         part: Part,
@@ -978,6 +992,13 @@ pub enum FromWorker {
     /// A warning that changes nothing else (storage full: the model stays in memory).
     Notice {
         message: String,
+    },
+    /// The datasets this browser keeps, newest first (after a start, a save or a delete).
+    SavedDatasets(Vec<crate::saved::SavedDataset>),
+    /// The dataset just loaded from disk is saved in the browser under this id (`?data=saved:<id>` brings
+    /// it back).
+    DatasetSaved {
+        id: String,
     },
     /// Pixels of test images, in the order asked.
     TestImages {

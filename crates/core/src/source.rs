@@ -34,6 +34,8 @@ pub enum SourceKind {
     FashionColour,
     /// CIFAR's binary files.
     Cifar(CifarKind),
+    /// A dataset this browser saved (`saved:<id>`).
+    Saved,
 }
 
 /// A dataset to download: a base URL the standard file names are appended to, and class names.
@@ -76,6 +78,12 @@ impl DataSource {
         match data.map(str::trim).filter(|d| !d.is_empty()) {
             None | Some("fashion") => {}
             Some(FASHION_COLOUR) => source.kind = SourceKind::FashionColour,
+            Some(saved) if saved.starts_with(crate::saved::PREFIX) => {
+                source.base = saved[crate::saved::PREFIX.len()..].to_string();
+                source.kind = SourceKind::Saved;
+                // The saved record names its classes.
+                source.class_names = Vec::new();
+            }
             Some(other) => {
                 let cifar = other
                     .split_once(':')
@@ -114,6 +122,9 @@ impl DataSource {
             SourceKind::FashionColour => DatasetOrigin::Urls {
                 urls: self.urls(),
                 colour: true,
+            },
+            SourceKind::Saved => DatasetOrigin::Saved {
+                id: self.base.clone(),
             },
             SourceKind::Cifar(kind) => DatasetOrigin::Cifar {
                 urls: kind
@@ -228,6 +239,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let s = DataSource::from_params(Some("saved:d17"), None);
+        assert_eq!(s.origin(), DatasetOrigin::Saved { id: "d17".into() });
         let s = DataSource::from_params(Some("cifar100:data/c100/"), None);
         assert_eq!(s.class_names.len(), 100);
         assert!(

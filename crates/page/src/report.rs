@@ -508,6 +508,17 @@ pub fn study(
                 .to_string(),
             "The images and labels are © Zalando SE, released under the MIT licence.".to_string(),
         ),
+        (None, Some(url)) if url.starts_with(atelier_core::saved::PREFIX) => (
+            format!(
+                "{}, brought from disk and kept in this browser (the links that rerun a model open it there)",
+                state
+                    .saved_datasets
+                    .iter()
+                    .find(|d| url.ends_with(&d.id))
+                    .map_or("a dataset", |d| d.name.as_str())
+            ),
+            "Its licence is not known to Atelier: check it with the data's owner before publishing.".to_string(),
+        ),
         (None, Some(url)) if url.starts_with("cifar") => (
             format!(
                 "CIFAR's binary files (Krizhevsky, \"Learning Multiple Layers of Features from Tiny Images\", 2009) read from {}",

@@ -154,6 +154,8 @@ pub struct State {
     pub downloads: Vec<FileProgress>,
     /// The user's pictures being decoded: (done, total, skipped).
     pub decoding: Option<(usize, usize, usize)>,
+    /// The datasets this browser keeps (from disk), newest first.
+    pub saved_datasets: Vec<atelier_core::saved::SavedDataset>,
     /// The dataset that was loaded when another load started: the worker keeps it when the new one
     /// fails, and so does the page.
     pub previous: Option<(Rc<DatasetSummary>, Option<Rc<SampleGrid>>)>,
@@ -206,6 +208,8 @@ pub enum Action {
     FilesPicked(Vec<String>),
     /// How the user's pictures are imported (`size`, `gray`).
     SetImport(atelier_core::import::ImportOptions),
+    /// Another dataset is opened by its `?data=` value (None: the bundled Fashion-MNIST).
+    OpenDataset(Option<String>),
     SetTab(Tab),
     /// New training settings from the form (boxed: they are most of an action's size).
     SetTrain(Box<TrainSettings>),
@@ -310,6 +314,10 @@ impl State {
                     next.errors.push(message);
                 }
             },
+            FromWorker::SavedDatasets(list) => next.saved_datasets = list,
+            FromWorker::DatasetSaved { id } => {
+                next.params.data = Some(format!("{}{id}", atelier_core::saved::PREFIX));
+            }
             FromWorker::Samples(grid) => {
                 next.samples = Some(Rc::new(grid));
                 next.enlarged = None;
@@ -456,6 +464,10 @@ impl Reducible for State {
             }
             Action::FilesPicked(names) => next.picked_files = Some(names),
             Action::SetImport(options) => next.params.import = options,
+            Action::OpenDataset(data) => {
+                next.params.data = data;
+                next.picked_files = None;
+            }
             Action::SetTab(tab) => next.params.tab = tab,
             Action::SetTrain(settings) => {
                 next.params.seed = settings.seed;

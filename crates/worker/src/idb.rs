@@ -1,5 +1,6 @@
-//! Trained models in IndexedDB, so they survive a reload: one record per model, its report (JSON) and its
-//! weights (burnpack bytes).
+//! Trained models and the user's datasets in IndexedDB, so they survive a reload: one record per model,
+//! its report (JSON) and its weights (burnpack bytes); per dataset, its description (JSON, for the list)
+//! in one store and its compressed images in another (the list never reads the images).
 
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -13,8 +14,11 @@ use web_sys::{
 };
 
 const DATABASE: &str = "atelier";
-const VERSION: u32 = 1;
+/// 2 added the datasets' stores.
+const VERSION: u32 = 2;
 const MODELS: &str = "models";
+const DATASET_LIST: &str = "dataset_list";
+const DATASET_DATA: &str = "dataset_data";
 
 /// Waits for a request's success or error.
 async fn wait_request(request: &IdbRequest) -> Result<JsValue, String> {
@@ -73,8 +77,10 @@ async fn open() -> Result<IdbDatabase, String> {
             else {
                 return;
             };
-            if !db.object_store_names().contains(MODELS) {
-                let _ = db.create_object_store(MODELS);
+            for name in [MODELS, DATASET_LIST, DATASET_DATA] {
+                if !db.object_store_names().contains(name) {
+                    let _ = db.create_object_store(name);
+                }
             }
         },
     );
@@ -96,6 +102,74 @@ fn store(
         .map_err(|e| describe(&e))?;
     let store = transaction.object_store(MODELS).map_err(|e| describe(&e))?;
     Ok((transaction, store))
+}
+
+/// A transaction over both dataset stores: (transaction, list, data).
+fn dataset_stores(
+    db: &IdbDatabase,
+    mode: IdbTransactionMode,
+) -> Result<(IdbTransaction, IdbObjectStore, IdbObjectStore), String> {
+    let names = Array::of2(&DATASET_LIST.into(), &DATASET_DATA.into());
+    let transaction = db
+        .transaction_with_str_sequence_and_mode(&names, mode)
+        .map_err(|e| describe(&e))?;
+    let list = transaction
+        .object_store(DATASET_LIST)
+        .map_err(|e| describe(&e))?;
+    let data = transaction
+        .object_store(DATASET_DATA)
+        .map_err(|e| describe(&e))?;
+    Ok((transaction, list, data))
+}
+
+/// Saves a dataset: its description (JSON) and its record.
+pub async fn save_dataset(id: &str, description_json: &str, record: &[u8]) -> Result<(), String> {
+    let db = open().await?;
+    let (transaction, list, data) = dataset_stores(&db, IdbTransactionMode::Readwrite)?;
+    list.put_with_key(&description_json.into(), &id.into())
+        .map_err(|e| describe(&e))?;
+    data.put_with_key(&Uint8Array::from(record), &id.into())
+        .map_err(|e| describe(&e))?;
+    let result = wait_transaction(&transaction).await;
+    db.close();
+    result
+}
+
+/// The descriptions (JSON) of every saved dataset.
+pub async fn dataset_list() -> Result<Vec<String>, String> {
+    let db = open().await?;
+    let (_transaction, list, _) = dataset_stores(&db, IdbTransactionMode::Readonly)?;
+    let request = list.get_all().map_err(|e| describe(&e))?;
+    let all: Array = wait_request(&request)
+        .await?
+        .dyn_into()
+        .map_err(|_| "IndexedDB returned no list".to_string())?;
+    db.close();
+    Ok(all.iter().filter_map(|v| v.as_string()).collect())
+}
+
+/// A saved dataset's record.
+pub async fn load_dataset(id: &str) -> Result<Vec<u8>, String> {
+    let db = open().await?;
+    let (_transaction, _, data) = dataset_stores(&db, IdbTransactionMode::Readonly)?;
+    let request = data.get(&id.into()).map_err(|e| describe(&e))?;
+    let value = wait_request(&request).await?;
+    db.close();
+    value
+        .dyn_into::<Uint8Array>()
+        .map(|a| a.to_vec())
+        .map_err(|_| "this saved dataset is no longer in the browser's storage".to_string())
+}
+
+/// Deletes a saved dataset.
+pub async fn delete_dataset(id: &str) -> Result<(), String> {
+    let db = open().await?;
+    let (transaction, list, data) = dataset_stores(&db, IdbTransactionMode::Readwrite)?;
+    list.delete(&id.into()).map_err(|e| describe(&e))?;
+    data.delete(&id.into()).map_err(|e| describe(&e))?;
+    let result = wait_transaction(&transaction).await;
+    db.close();
+    result
 }
 
 /// Saves (or replaces) a model.

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
-use super::{decode, fetch, summary};
+use super::{decode, fetch, idb, summary};
 use crate::clock::now_ms;
 use crate::env::Post;
 use crate::web::WebEnv;
@@ -14,6 +14,7 @@ use atelier_core::archive::{MAX_ARCHIVE_BYTES, unzip};
 use atelier_core::dataset::{Dataset, FileNames, RawFiles};
 use atelier_core::import::{self, Decoded, ImportOptions, ImportReport, Role};
 use atelier_core::protocol::{DatasetOrigin, FromWorker, LoadDataset};
+use atelier_core::saved::{self, SavedDataset};
 use atelier_core::{cifar, colour};
 
 fn post(message: &FromWorker) {
@@ -82,11 +83,105 @@ fn idx_dataset(files: Vec<(String, Vec<u8>)>, request: &LoadDataset) -> Result<D
     )
 }
 
-/// Downloads or reads the dataset's files, parses them and posts the summary. Returns the dataset.
+/// Downloads or reads the dataset's files, parses them and posts the summary; data from disk is then kept
+/// in the browser for the next visit. Returns the dataset.
 pub async fn load_dataset(
     request: &LoadDataset,
     attachments: JsValue,
 ) -> Result<Rc<Dataset>, DataError> {
+    let dataset = load(request, attachments).await?;
+    if request.origin.is_picked() {
+        keep(&dataset, &picked_name(&request.origin)).await;
+    }
+    Ok(dataset)
+}
+
+/// What the list of saved datasets calls data from disk: the folder's or archive's name, CIFAR's, or the
+/// IDX training images' file.
+fn picked_name(origin: &DatasetOrigin) -> String {
+    let stem = |p: &str| {
+        let base = cifar::base_name(p);
+        base.split('.').next().unwrap_or(base).to_string()
+    };
+    match origin {
+        DatasetOrigin::PickedImages { paths, .. } => match paths.first() {
+            Some(p) if p.to_ascii_lowercase().ends_with(".zip") => stem(p),
+            Some(p) => p.split(['/', '\\']).next().unwrap_or(p).to_string(),
+            None => "pictures".into(),
+        },
+        DatasetOrigin::PickedCifar { names } => {
+            cifar::CifarKind::detect(names).map_or("CIFAR".into(), |k| k.label().to_string())
+        }
+        DatasetOrigin::PickedFiles { names } => stem(&names[0]),
+        _ => "dataset".into(),
+    }
+}
+
+/// Saves a dataset from disk in the browser and tells the page its id; a full quota is a notice, and the
+/// dataset stays for this visit.
+async fn keep(dataset: &Dataset, name: &str) {
+    let created = js_sys::Date::now();
+    let id = format!("d{}", created as u64);
+    let (description, record) = saved::encode(
+        &SavedDataset::describe(&id, name, dataset, created),
+        dataset,
+    );
+    let json = atelier_core::protocol::encode(&description);
+    match idb::save_dataset(&id, &json, &record).await {
+        Ok(()) => post(&FromWorker::DatasetSaved { id }),
+        Err(e) => post(&FromWorker::Notice {
+            message: if crate::env::is_quota_error(&e) {
+                format!(
+                    "The browser's storage is full, so {name} is kept for this visit only; delete saved \
+                     datasets or models (Data and Compare tabs) to keep it next time."
+                )
+            } else {
+                format!("{name} could not be kept for the next visit ({e}); it stays for this one.")
+            },
+        }),
+    }
+    post_saved_list().await;
+}
+
+/// Posts the list of saved datasets, newest first (an unreadable store posts an empty list).
+pub async fn post_saved_list() {
+    let mut list: Vec<SavedDataset> = idb::dataset_list()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|json| atelier_core::protocol::decode(json).ok())
+        .collect();
+    list.sort_by(|a, b| b.created_ms.total_cmp(&a.created_ms));
+    post(&FromWorker::SavedDatasets(list));
+}
+
+/// Deletes a saved dataset and posts the new list.
+pub async fn delete_saved(id: &str) {
+    if let Err(e) = idb::delete_dataset(id).await {
+        post(&FromWorker::Error {
+            message: format!("the saved dataset could not be deleted ({e})"),
+        });
+    }
+    post_saved_list().await;
+}
+
+async fn load(request: &LoadDataset, attachments: JsValue) -> Result<Rc<Dataset>, DataError> {
+    if let DatasetOrigin::Saved { id } = &request.origin {
+        let record = idb::load_dataset(id).await.map_err(|e| {
+            DataError::InvalidOption(format!(
+                "the saved dataset {id} could not be read ({e}); pick its files again, or open another dataset"
+            ))
+        })?;
+        post(&FromWorker::Parsing);
+        let start = now_ms();
+        let (_, dataset) =
+            saved::decode(&record, request.validation_per_mille, request.split_seed)?;
+        post(&FromWorker::DatasetReady(Box::new(summary::summarise(
+            &dataset,
+            now_ms() - start,
+        ))));
+        return Ok(Rc::new(dataset));
+    }
     if let DatasetOrigin::PickedImages { paths, options } = &request.origin {
         let start = now_ms();
         let (dataset, report) = load_pictures(paths, options, attachments, request).await?;
@@ -116,7 +211,9 @@ pub async fn load_dataset(
         DatasetOrigin::PickedCifar { names } => {
             (read_picked(names, attachments).await?, Kind::Cifar)
         }
-        DatasetOrigin::PickedImages { .. } => unreachable!("handled above"),
+        DatasetOrigin::PickedImages { .. } | DatasetOrigin::Saved { .. } => {
+            unreachable!("handled above")
+        }
     };
     post(&FromWorker::Parsing);
     let start = now_ms();

@@ -102,6 +102,7 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             post(&FromWorker::Backend(info));
             jobs::storage::restore(&state, &env).await;
             post(&FromWorker::Restored);
+            load::post_saved_list().await;
         }
         ToWorker::LoadDataset(request) => match load::load_dataset(&request, attachment).await {
             Ok(dataset) => {
@@ -185,6 +186,7 @@ async fn handle(message: ToWorker, attachment: JsValue) {
             post(&jobs::predict::predict(&state, &env, label, [channels, rows, cols], pixels).await)
         }
         ToWorker::DeleteModel { id } => jobs::storage::delete(&state, &env, &id).await,
+        ToWorker::DeleteDataset { id } => load::delete_saved(&id).await,
         ToWorker::ExportModel { id, format } => {
             jobs::storage::export(&state, &env, &id, &format).await
         }

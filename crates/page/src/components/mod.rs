@@ -4,6 +4,7 @@ pub mod bar_chart_view;
 pub mod compare_tab;
 pub mod confusion_view;
 pub mod data_tab;
+pub mod dataset_list;
 pub mod dataset_picker;
 pub mod download_progress;
 pub mod draw_pad;

@@ -4,6 +4,7 @@ use yew::prelude::*;
 
 use super::ctx::CtxProps;
 use crate::components::data_tab::DataTab;
+use crate::components::dataset_list::DatasetList;
 use crate::components::dataset_picker::{DatasetPicker, PickedDataset};
 use crate::components::download_progress::DownloadProgress;
 use crate::state::{Action, DatasetStatus};
@@ -48,6 +49,23 @@ pub fn data_container(props: &CtxProps) -> Html {
                 ctx.dispatcher().dispatch(Action::FilesPicked(names));
                 ctx.dispatcher().dispatch(Action::LoadStarted);
             }
+        })
+    };
+    let on_open = {
+        let ctx = ctx.clone();
+        Callback::from(move |data: Option<String>| {
+            let mut params = ctx.state.params.clone();
+            params.data = data.clone();
+            ctx.worker
+                .send(&ToWorker::LoadDataset(load_request(&params)));
+            ctx.dispatcher().dispatch(Action::OpenDataset(data));
+            ctx.dispatcher().dispatch(Action::LoadStarted);
+        })
+    };
+    let on_delete = {
+        let worker = ctx.worker.clone();
+        Callback::from(move |id: String| {
+            worker.send(&ToWorker::DeleteDataset { id });
         })
     };
     let on_resample = {
@@ -107,6 +125,7 @@ pub fn data_container(props: &CtxProps) -> Html {
     html! {
         <>
             { body }
+            <DatasetList saved={state.saved_datasets.clone()} current={state.params.data.clone()} {on_open} {on_delete} />
             <DatasetPicker {class_names} {on_pick} on_error={ctx.action(Action::ShowError)}
                 import={state.params.import} on_import={ctx.action(Action::SetImport)} />
         </>
