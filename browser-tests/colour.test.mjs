@@ -243,3 +243,52 @@ test('a folder of pictures, with a broken one, trains logistic regression and th
   }
   await page.close();
 });
+
+test('the camera: capture two classes, train on the frames, then live predictions with Grad-CAM', async () => {
+  const { page, errors } = await openPage(browser, `${server.url}?backend=cpu&size=16`);
+  assert.equal(await waitForStatus(page, ['ready', 'error']), 'ready');
+  await byTestId(page, 'camera-panel').click();
+  await byTestId(page, 'camera-start').click();
+  await byTestId(page, 'camera-class-name').waitFor({ timeout: 30_000 });
+  const hold = async (cls, ms) => {
+    const button = page.locator(`[data-testid="camera-capture"][data-class="${cls}"]`);
+    await button.hover();
+    await page.mouse.down();
+    await page.waitForTimeout(ms);
+    await page.mouse.up();
+  };
+  for (const [i, cls] of ['left', 'right'].entries()) {
+    await byTestId(page, 'camera-class-name').fill(cls);
+    await byTestId(page, 'camera-add-class').click();
+    await hold(cls, 1500);
+    const count = Number(await byTestId(page, `camera-count-${i}`).textContent());
+    assert.ok(count >= 8, `${cls}: ${count} frames`);
+  }
+  await byTestId(page, 'camera-use').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="dataset-image-size"]')?.textContent.includes('16×16'), null, { timeout: 60_000 });
+  assert.equal(await byTestId(page, 'dataset-channels').getAttribute('data-channels'), '3');
+
+  await byTestId(page, 'tab-train').click();
+  await byTestId(page, 'model-select').selectOption('cnn');
+  await byTestId(page, 'epochs-input').fill('2');
+  await byTestId(page, 'epochs-input').dispatchEvent('change');
+  await byTestId(page, 'train-button').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="run-status"]')?.textContent === 'running', null, { timeout: 30_000 });
+  assert.equal(await waitForRun(page, 300_000), 'done');
+
+  // Back on the Data tab the camera starts again and every model answers the live picture.
+  await byTestId(page, 'tab-data').click();
+  await byTestId(page, 'camera-panel').click();
+  await byTestId(page, 'camera-start').click();
+  await byTestId(page, 'camera-prediction').waitFor({ timeout: 60_000 });
+  const first = Number(await byTestId(page, 'camera-prediction').getAttribute('data-answers'));
+  await page.waitForTimeout(3000);
+  const later = Number(await byTestId(page, 'camera-prediction').getAttribute('data-answers'));
+  const rate = (later - first) / 3;
+  assert.ok(rate >= 2, `live answers per second: ${rate}`);
+  console.log(`# camera live answers per second: ${rate.toFixed(1)}`);
+  assert.equal(await page.locator('[data-testid="camera-prediction"] tr[data-model="cnn"]').count(), 1);
+  assert.ok((await canvasInk(page, 'camera-gradcam-overlay')).colours > 5);
+  assert.deepEqual(errors, [], 'console errors');
+  await page.close();
+});

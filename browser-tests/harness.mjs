@@ -75,6 +75,8 @@ export async function launch() {
       '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan',
       '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader',
       '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
+      // A camera for the camera test: Chromium's moving test pattern, allowed without a prompt.
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
     ],
   });
 }

@@ -269,6 +269,44 @@ pub fn assemble(
     Dataset::from_parts(classes, train, test, validation_per_mille, seed)
 }
 
+/// Frames captured from the camera as a dataset: frame `i` (`options.channels() * size²` bytes of
+/// `pixels`) is of class `class_names[labels[i]]`; a fifth of each class is held out for testing.
+pub fn from_frames(
+    class_names: &[String],
+    labels: &[u8],
+    pixels: &[u8],
+    options: &ImportOptions,
+    validation_per_mille: u32,
+    seed: u64,
+) -> Result<(Dataset, ImportReport), DataError> {
+    options.check()?;
+    let frame = options.channels() * options.size * options.size;
+    if pixels.len() != labels.len() * frame
+        || labels.iter().any(|&l| l as usize >= class_names.len())
+    {
+        return Err(DataError::InvalidOption(
+            "the captured frames did not arrive whole; capture them again".into(),
+        ));
+    }
+    check_budget(labels.len(), options)?;
+    let pictures = labels
+        .iter()
+        .zip(pixels.chunks_exact(frame))
+        .map(|(&l, p)| Decoded {
+            class: class_names[l as usize].clone(),
+            part: None,
+            pixels: p.to_vec(),
+        })
+        .collect();
+    let mut report = ImportReport {
+        decoded: labels.len(),
+        sizes: (options.size, options.size, options.size, options.size),
+        ..ImportReport::default()
+    };
+    let dataset = assemble(pictures, options, &mut report, validation_per_mille, seed)?;
+    Ok((dataset, report))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +419,25 @@ mod tests {
             assemble(pictures, &options, &mut report, 100, 1).unwrap(),
             ds
         );
+    }
+
+    #[test]
+    fn camera_frames_make_a_dataset_and_broken_ones_are_refused() {
+        let options = ImportOptions {
+            size: 8,
+            gray: true,
+        };
+        let names = vec!["me".to_string(), "mug".to_string()];
+        let labels: Vec<u8> = (0..20).map(|i| (i % 2) as u8).collect();
+        let pixels: Vec<u8> = labels.iter().flat_map(|&l| vec![l * 200; 64]).collect();
+        let (ds, report) = from_frames(&names, &labels, &pixels, &options, 100, 1).unwrap();
+        assert_eq!((ds.channels(), ds.rows(), ds.classes()), (1, 8, 2));
+        assert_eq!(
+            (ds.train_file.len(), ds.test.len(), report.decoded),
+            (16, 4, 20)
+        );
+        assert!(from_frames(&names, &labels, &pixels[1..], &options, 100, 1).is_err());
+        assert!(from_frames(&names[..1], &labels, &pixels, &options, 100, 1).is_err());
     }
 
     #[test]

@@ -67,6 +67,14 @@ pub enum DatasetOrigin {
     },
     /// A dataset this browser saved (`?data=saved:<id>`).
     Saved { id: String },
+    /// Frames captured from the camera, one class per name: `labels[i]` indexes `class_names`, frame `i`
+    /// is `options.channels() * options.size²` bytes of `pixels`, planar. They never leave the page.
+    Captured {
+        class_names: Vec<String>,
+        labels: Vec<u8>,
+        pixels: Vec<u8>,
+        options: crate::import::ImportOptions,
+    },
 }
 
 impl DatasetOrigin {
@@ -74,7 +82,10 @@ impl DatasetOrigin {
     pub fn is_picked(&self) -> bool {
         matches!(
             self,
-            Self::PickedFiles { .. } | Self::PickedCifar { .. } | Self::PickedImages { .. }
+            Self::PickedFiles { .. }
+                | Self::PickedCifar { .. }
+                | Self::PickedImages { .. }
+                | Self::Captured { .. }
         )
     }
 }

@@ -112,6 +112,9 @@ fn picked_name(origin: &DatasetOrigin) -> String {
         DatasetOrigin::PickedCifar { names } => {
             cifar::CifarKind::detect(names).map_or("CIFAR".into(), |k| k.label().to_string())
         }
+        DatasetOrigin::Captured { class_names, .. } => {
+            format!("camera: {}", class_names.join(", "))
+        }
         DatasetOrigin::PickedFiles { names } => stem(&names[0]),
         _ => "dataset".into(),
     }
@@ -182,6 +185,27 @@ async fn load(request: &LoadDataset, attachments: JsValue) -> Result<Rc<Dataset>
         ))));
         return Ok(Rc::new(dataset));
     }
+    if let DatasetOrigin::Captured {
+        class_names,
+        labels,
+        pixels,
+        options,
+    } = &request.origin
+    {
+        let start = now_ms();
+        let (dataset, report) = import::from_frames(
+            class_names,
+            labels,
+            pixels,
+            options,
+            request.validation_per_mille,
+            request.split_seed,
+        )?;
+        let mut summary = summary::summarise(&dataset, now_ms() - start);
+        summary.import = Some(report);
+        post(&FromWorker::DatasetReady(Box::new(summary)));
+        return Ok(Rc::new(dataset));
+    }
     if let DatasetOrigin::PickedImages { paths, options } = &request.origin {
         let start = now_ms();
         let (dataset, report) = load_pictures(paths, options, attachments, request).await?;
@@ -211,9 +235,9 @@ async fn load(request: &LoadDataset, attachments: JsValue) -> Result<Rc<Dataset>
         DatasetOrigin::PickedCifar { names } => {
             (read_picked(names, attachments).await?, Kind::Cifar)
         }
-        DatasetOrigin::PickedImages { .. } | DatasetOrigin::Saved { .. } => {
-            unreachable!("handled above")
-        }
+        DatasetOrigin::PickedImages { .. }
+        | DatasetOrigin::Saved { .. }
+        | DatasetOrigin::Captured { .. } => unreachable!("handled above"),
     };
     post(&FromWorker::Parsing);
     let start = now_ms();

@@ -1,6 +1,7 @@
 //! One component per file.
 
 pub mod bar_chart_view;
+pub mod camera;
 pub mod compare_tab;
 pub mod confusion_view;
 pub mod data_tab;

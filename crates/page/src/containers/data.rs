@@ -3,6 +3,7 @@
 use yew::prelude::*;
 
 use super::ctx::CtxProps;
+use crate::components::camera::{CAMERA_LABEL, CameraPanel};
 use crate::components::data_tab::DataTab;
 use crate::components::dataset_list::DatasetList;
 use crate::components::dataset_picker::{DatasetPicker, PickedDataset};
@@ -10,7 +11,7 @@ use crate::components::download_progress::DownloadProgress;
 use crate::state::{Action, DatasetStatus};
 use crate::url::Params;
 use atelier_core::dataset::Part;
-use atelier_core::protocol::{LoadDataset, ToWorker};
+use atelier_core::protocol::{DatasetOrigin, LoadDataset, ToWorker};
 use atelier_core::source::DataSource;
 
 /// Samples per class in the explorer grid.
@@ -66,6 +67,48 @@ pub fn data_container(props: &CtxProps) -> Html {
         let worker = ctx.worker.clone();
         Callback::from(move |id: String| {
             worker.send(&ToWorker::DeleteDataset { id });
+        })
+    };
+    let on_frames = {
+        let ctx = ctx.clone();
+        Callback::from(
+            move |(class_names, labels, pixels): (Vec<String>, Vec<u8>, Vec<u8>)| {
+                let params = &ctx.state.params;
+                let request = LoadDataset {
+                    origin: DatasetOrigin::Captured {
+                        class_names: class_names.clone(),
+                        labels,
+                        pixels,
+                        options: params.import,
+                    },
+                    class_names,
+                    validation_per_mille: params.validation_per_mille(),
+                    split_seed: params.seed,
+                };
+                ctx.worker.send(&ToWorker::LoadDataset(request));
+                ctx.dispatcher()
+                    .dispatch(Action::FilesPicked(vec!["camera frames".into()]));
+                ctx.dispatcher().dispatch(Action::LoadStarted);
+            },
+        )
+    };
+    let summary = state.summary().cloned();
+    let live_options = atelier_core::import::ImportOptions {
+        size: summary.as_ref().map_or(28, |s| s.rows),
+        gray: summary.as_ref().is_none_or(|s| s.channels == 1),
+    };
+    let on_live = {
+        let (worker, summary) = (ctx.worker.clone(), summary.clone());
+        Callback::from(move |pixels: Vec<u8>| {
+            if let Some(s) = &summary {
+                worker.send(&ToWorker::Predict {
+                    label: CAMERA_LABEL.into(),
+                    channels: s.channels,
+                    rows: s.rows,
+                    cols: s.cols,
+                    pixels,
+                });
+            }
         })
     };
     let on_resample = {
@@ -125,6 +168,9 @@ pub fn data_container(props: &CtxProps) -> Html {
     html! {
         <>
             { body }
+            <CameraPanel options={state.params.import} {live_options} class_names={ctx.class_names()}
+                can_predict={summary.is_some() && !state.models.is_empty()} predictions={state.predictions.clone()}
+                on_dataset={on_frames} on_predict={on_live} on_error={ctx.action(Action::ShowError)} />
             <DatasetList saved={state.saved_datasets.clone()} current={state.params.data.clone()} {on_open} {on_delete} />
             <DatasetPicker {class_names} {on_pick} on_error={ctx.action(Action::ShowError)}
                 import={state.params.import} on_import={ctx.action(Action::SetImport)} />
@@ -135,7 +181,6 @@ pub fn data_container(props: &CtxProps) -> Html {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use atelier_core::protocol::DatasetOrigin;
 
     #[test]
     fn load_request_follows_the_url() {
