@@ -89,6 +89,27 @@ pub fn grayscale(width: usize, height: usize, rgba: &[u8]) -> Result<Gray, Prepr
     })
 }
 
+/// RGBA pixels (opaque, as a canvas reads them back) as the models' planar channels: red, green and blue
+/// planes, or one plane of Rec. 601 luma with `gray`.
+pub fn planar_from_rgba(rgba: &[u8], gray: bool) -> Vec<u8> {
+    if gray {
+        return rgba
+            .chunks_exact(4)
+            .map(|p| {
+                (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32).round() as u8
+            })
+            .collect();
+    }
+    let plane = rgba.len() / 4;
+    let mut out = vec![0u8; 3 * plane];
+    for (i, p) in rgba.chunks_exact(4).enumerate() {
+        out[i] = p[0];
+        out[plane + i] = p[1];
+        out[2 * plane + i] = p[2];
+    }
+    out
+}
+
 /// Mean of the border pixels: the background's brightness.
 pub fn border_mean(image: &Gray) -> f64 {
     let (w, h) = (image.width, image.height);
@@ -388,6 +409,13 @@ mod tests {
             }
         }
         (w, h, rgba)
+    }
+
+    #[test]
+    fn rgba_becomes_planar_channels_or_luma() {
+        let rgba = [10, 20, 30, 255, 40, 50, 60, 255];
+        assert_eq!(planar_from_rgba(&rgba, false), vec![10, 40, 20, 50, 30, 60]);
+        assert_eq!(planar_from_rgba(&rgba, true), vec![18, 48]);
     }
 
     #[test]

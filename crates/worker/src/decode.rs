@@ -10,6 +10,7 @@ use web_sys::{
 };
 
 use atelier_core::import::ImportOptions;
+use atelier_core::preprocess::planar_from_rgba;
 
 /// Pictures decoded at once: the browser decodes them in parallel off this thread.
 pub const CHUNK: usize = 32;
@@ -71,22 +72,7 @@ impl Canvas {
             .map_err(|e| format!("{e:?}"))?
             .data()
             .0;
-        let plane = (self.size * self.size) as usize;
-        let pixels = if options.gray {
-            rgba.chunks_exact(4)
-                .map(|p| {
-                    (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32).round() as u8
-                })
-                .collect()
-        } else {
-            let mut planar = vec![0u8; 3 * plane];
-            for (i, p) in rgba.chunks_exact(4).enumerate() {
-                planar[i] = p[0];
-                planar[plane + i] = p[1];
-                planar[2 * plane + i] = p[2];
-            }
-            planar
-        };
+        let pixels = planar_from_rgba(&rgba, options.gray);
         Ok((pixels, w as usize, h as usize))
     }
 }

@@ -87,27 +87,10 @@ fn grab(video: &HtmlVideoElement, options: &ImportOptions) -> Option<Vec<u8>> {
         .ok()?
         .data()
         .0;
-    Some(planar(&rgba, options.gray))
-}
-
-/// RGBA pixels as planar channels (three, or one of Rec. 601 luma).
-pub fn planar(rgba: &[u8], gray: bool) -> Vec<u8> {
-    if gray {
-        return rgba
-            .chunks_exact(4)
-            .map(|p| {
-                (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32).round() as u8
-            })
-            .collect();
-    }
-    let plane = rgba.len() / 4;
-    let mut out = vec![0u8; 3 * plane];
-    for (i, p) in rgba.chunks_exact(4).enumerate() {
-        out[i] = p[0];
-        out[plane + i] = p[1];
-        out[2 * plane + i] = p[2];
-    }
-    out
+    Some(atelier_core::preprocess::planar_from_rgba(
+        &rgba,
+        options.gray,
+    ))
 }
 
 /// Why the frames cannot become a dataset yet, if they cannot.
@@ -403,10 +386,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn frames_become_planar_and_a_dataset_needs_two_classes_of_five() {
-        let rgba = [10, 20, 30, 255, 40, 50, 60, 255];
-        assert_eq!(planar(&rgba, false), vec![10, 40, 20, 50, 30, 60]);
-        assert_eq!(planar(&rgba, true), vec![18, 48]);
+    fn a_dataset_needs_two_classes_of_five_frames() {
         assert!(not_ready(&[9]).unwrap().contains("two classes"));
         assert!(not_ready(&[9, 4]).unwrap().contains("at least 5"));
         assert_eq!(not_ready(&[5, 5]), None);
