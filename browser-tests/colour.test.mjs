@@ -116,6 +116,7 @@ test('CIFAR-10 files picked from disk load in colour and train; a damaged one is
   assert.equal(await byTestId(page, 'dataset-train-count').textContent(), '270');
   assert.equal(await byTestId(page, 'dataset-test-count').textContent(), '100');
   assert.match(await byTestId(page, 'dataset-image-size').textContent(), /32×32/);
+  await byTestId(page, 'sample-grid').waitFor();
   const grid = await colourful(page, 'sample-grid');
   assert.ok(grid.colourful > grid.pixels / 4, JSON.stringify(grid));
 
@@ -197,6 +198,7 @@ test('a folder of pictures, with a broken one, trains logistic regression and th
     // 60 pictures, a fifth of each class for testing: 12; of the 48 left, 2 a class for validation.
     assert.equal(await byTestId(page, 'dataset-test-count').textContent(), '12');
     assert.equal(await byTestId(page, 'dataset-train-count').textContent(), '44');
+    await byTestId(page, 'sample-grid').waitFor();
     assert.ok((await colourful(page, 'sample-grid')).colourful > 500);
 
     await byTestId(page, 'tab-train').click();
@@ -211,10 +213,16 @@ test('a folder of pictures, with a broken one, trains logistic regression and th
       assert.ok(accuracy >= 0.75, `${model} on the pictures: ${accuracy} (chance 0.5)`);
     }
 
-    // A zip of train/ and test/ folders: the folders give the parts.
+    // A zip of train/ and test/ folders, dropped on the page: the folders give the parts.
     await byTestId(page, 'tab-data').click();
     const entries = made.map(([cls, name, bytes], i) => [`${i % 3 === 0 ? 'test' : 'train'}/${cls}/${name}`, bytes]);
-    await byTestId(page, 'dataset-zip-input').setInputFiles({ name: 'shapes.zip', mimeType: 'application/zip', buffer: zip(entries) });
+    const archive = zip(entries).toString('base64');
+    await page.evaluate((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], 'shapes.zip', { type: 'application/zip' }));
+      document.querySelector('[data-testid="dataset-drop-zone"]').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, archive);
     await page.waitForFunction(() => document.querySelector('[data-testid="dataset-test-count"]')?.textContent === '20', null, { timeout: 120_000 });
     assert.match(await byTestId(page, 'import-report').textContent(), /train\/ and test\/ folders/);
     assert.equal(await byTestId(page, 'dataset-skipped').textContent(), '0');
@@ -291,4 +299,19 @@ test('the camera: capture two classes, train on the frames, then live prediction
   assert.ok((await canvasInk(page, 'camera-gradcam-overlay')).colours > 5);
   assert.deepEqual(errors, [], 'console errors');
   await page.close();
+
+  // A refused camera says so, and the rest of the page works.
+  const refused = await browser.newPage();
+  await refused.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));
+  });
+  await refused.goto(`${server.url}?backend=cpu`);
+  assert.equal(await waitForStatus(refused, ['ready', 'error']), 'ready');
+  await byTestId(refused, 'camera-panel').click();
+  await byTestId(refused, 'camera-start').click();
+  await byTestId(refused, 'camera-problem').waitFor({ timeout: 30_000 });
+  assert.match(await byTestId(refused, 'camera-problem').textContent(), /not allowed.*works without it/);
+  await byTestId(refused, 'tab-train').click();
+  await byTestId(refused, 'train-button').waitFor();
+  await refused.close();
 });

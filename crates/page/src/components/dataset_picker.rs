@@ -203,6 +203,54 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
             input.set_value("");
         })
     };
+    let on_drop = {
+        let (on_pick, on_error, import) =
+            (props.on_pick.clone(), props.on_error.clone(), props.import);
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            let Some(transfer) = e.data_transfer() else {
+                return;
+            };
+            let entries = super::dropped::entries(&transfer);
+            // Without entries (a drop made by a script) the plain files are what was dropped.
+            let plain: Vec<(String, File)> = transfer
+                .files()
+                .map(|list| {
+                    (0..list.length())
+                        .filter_map(|i| list.get(i))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .map(|f| (f.name(), f))
+                .collect();
+            let (on_pick, on_error) = (on_pick.clone(), on_error.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let found = if entries.is_empty() {
+                    Ok(plain)
+                } else {
+                    super::dropped::files(entries).await
+                };
+                match found {
+                    Ok(found) if found.is_empty() => {
+                        on_error.emit("Nothing to import was dropped: drop a folder of class folders, or a .zip of one.".into())
+                    }
+                    Ok(found) => {
+                        let (paths, files) = found.into_iter().unzip();
+                        on_pick.emit(PickedDataset {
+                            files,
+                            origin: DatasetOrigin::PickedImages {
+                                paths,
+                                options: import,
+                            },
+                            class_names: Vec::new(),
+                        });
+                    }
+                    Err(why) => on_error.emit(format!("The dropped files could not be read: {why}.")),
+                }
+            });
+        })
+    };
     let on_size = {
         let (on_import, import) = (props.on_import.clone(), props.import);
         Callback::from(move |e: Event| {
@@ -241,6 +289,10 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
             <label class="file-pick">{ "Or a .zip: " }
                 <input type="file" accept=".zip,application/zip" multiple=true onchange={on_pictures} data-testid="dataset-zip-input" />
             </label>
+            <div class="drop-zone" data-testid="dataset-drop-zone" role="region" aria-label="Drop a folder or a .zip of pictures here"
+                ondragover={Callback::from(|e: DragEvent| e.prevent_default())} ondrop={on_drop}>
+                <p>{ "Or drop the folder (or the .zip) here." }</p>
+            </div>
         </details>
         <details class="panel">
             <summary>{ "Load CIFAR-10 or CIFAR-100 (binary version) from your computer" }</summary>

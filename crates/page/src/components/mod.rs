@@ -9,6 +9,7 @@ pub mod dataset_list;
 pub mod dataset_picker;
 pub mod download_progress;
 pub mod draw_pad;
+pub mod dropped;
 pub mod error_banner;
 pub mod explain_view;
 pub mod gallery_view;
