@@ -88,7 +88,7 @@ impl CnnBlock {
     }
 
     fn pool(&self, x: Tensor<4>) -> Tensor<4> {
-        self.dropout.forward(self.pool.forward(x))
+        self.dropout.forward(crate::tensor::pool_2x2(&self.pool, x))
     }
 }
 
