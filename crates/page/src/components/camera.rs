@@ -12,7 +12,7 @@ use web_sys::{HtmlCanvasElement, HtmlVideoElement, MediaStream, MediaStreamConst
 use yew::prelude::*;
 
 use super::gradcam_panels::GradCamPanels;
-use super::predict_tab::top_classes;
+use super::predict_tab::{top_classes, top_three_row};
 use atelier_core::import::ImportOptions;
 use atelier_core::protocol::Predictions;
 
@@ -327,12 +327,7 @@ pub fn camera_panel(props: &CameraPanelProps) -> Html {
                     <div data-testid="camera-prediction" class="camera-prediction" data-answers={answered.to_string()}>
                         <table class="predictions">
                             <tbody>
-                                { for p.models.iter().map(|m| html! {
-                                    <tr data-model={m.model.clone()}>
-                                        <th scope="row">{ &m.model_name }</th>
-                                        { for top_classes(&m.probabilities, 3).into_iter().map(|(c, pr)| html! { <td>{ format!("{} {:.0}%", name_of(c), pr * 100.0) }</td> }) }
-                                    </tr>
-                                }) }
+                                { for p.models.iter().map(|m| top_three_row(m, &props.class_names)) }
                             </tbody>
                         </table>
                         if let Some(heat) = p.models.iter().find_map(|m| m.heatmap.clone()) {

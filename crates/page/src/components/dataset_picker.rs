@@ -65,6 +65,24 @@ pub fn cifar_files(names: &[String]) -> Result<Vec<usize>, String> {
     }
 }
 
+/// Pictures to import: the class folders name the classes. Refused when the import options are not
+/// valid.
+fn pictures(
+    paths: Vec<String>,
+    files: Vec<File>,
+    import: ImportOptions,
+) -> Result<PickedDataset, String> {
+    import.check().map_err(|e| e.to_string())?;
+    Ok(PickedDataset {
+        files,
+        origin: DatasetOrigin::PickedImages {
+            paths,
+            options: import,
+        },
+        class_names: Vec::new(),
+    })
+}
+
 /// The files of a file input.
 fn input_files(e: &Event) -> Option<(HtmlInputElement, Vec<File>)> {
     let input = e
@@ -186,20 +204,11 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
             if files.is_empty() {
                 return;
             }
-            if let Err(e) = import.check() {
-                on_error.emit(e.to_string());
-                return;
-            }
             let paths: Vec<String> = files.iter().map(path_of).collect();
-            on_pick.emit(PickedDataset {
-                files,
-                origin: DatasetOrigin::PickedImages {
-                    paths,
-                    options: import,
-                },
-                // The class folders name the classes.
-                class_names: Vec::new(),
-            });
+            match pictures(paths, files, import) {
+                Ok(picked) => on_pick.emit(picked),
+                Err(why) => on_error.emit(why),
+            }
             input.set_value("");
         })
     };
@@ -237,14 +246,10 @@ pub fn dataset_picker(props: &DatasetPickerProps) -> Html {
                     }
                     Ok(found) => {
                         let (paths, files) = found.into_iter().unzip();
-                        on_pick.emit(PickedDataset {
-                            files,
-                            origin: DatasetOrigin::PickedImages {
-                                paths,
-                                options: import,
-                            },
-                            class_names: Vec::new(),
-                        });
+                        match pictures(paths, files, import) {
+                            Ok(picked) => on_pick.emit(picked),
+                            Err(why) => on_error.emit(why),
+                        }
                     }
                     Err(why) => on_error.emit(format!("The dropped files could not be read: {why}.")),
                 }

@@ -131,6 +131,18 @@ async fn decode(file: web_sys::File) -> Result<Picture, String> {
     picture
 }
 
+/// A table row: the model's name and its three most likely classes with their probabilities.
+pub fn top_three_row(m: &ModelPrediction, class_names: &[String]) -> Html {
+    html! {
+        <tr data-model={m.model.clone()}>
+            <th scope="row">{ &m.model_name }</th>
+            { for top_classes(&m.probabilities, 3).into_iter().map(|(c, p)| html! {
+                <td>{ format!("{} {:.1}%", crate::class_name(class_names, c), p * 100.0) }</td>
+            }) }
+        </tr>
+    }
+}
+
 /// The names of the top `n` classes with their probabilities, most likely first.
 pub fn top_classes(probabilities: &[f32], n: usize) -> Vec<(usize, f32)> {
     let mut ranked: Vec<(usize, f32)> = probabilities.iter().copied().enumerate().collect();
@@ -420,12 +432,7 @@ pub fn answers(props: &AnswersProps) -> Html {
         <table data-testid="prediction-list" class="predictions">
             <thead><tr><th scope="col">{ "Model" }</th><th scope="col">{ "1st" }</th><th scope="col">{ "2nd" }</th><th scope="col">{ "3rd" }</th></tr></thead>
             <tbody>
-                { for props.models.iter().map(|m| html! {
-                    <tr data-model={m.model.clone()}>
-                        <th scope="row">{ &m.model_name }</th>
-                        { for top_classes(&m.probabilities, 3).into_iter().map(|(c, p)| html! { <td>{ format!("{} {:.1}%", name(c), p * 100.0) }</td> }) }
-                    </tr>
-                }) }
+                { for props.models.iter().map(|m| top_three_row(m, &props.class_names)) }
             </tbody>
         </table>
         <label class="pin-prediction">
