@@ -75,6 +75,11 @@ pub fn gunzip_limited(file: &str, bytes: &[u8], limit: u64) -> Result<Vec<u8>, D
     Ok(out)
 }
 
+/// The last segment of a path as a folder picker, an archive or a URL gives it: the file's own name.
+pub fn base_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
 /// Little-endian integers at an offset, or None past the end.
 fn le(bytes: &[u8], at: usize, len: usize) -> Option<u64> {
     let field = bytes.get(at..at.checked_add(len)?)?;

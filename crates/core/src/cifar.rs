@@ -7,7 +7,7 @@
 //! has two label bytes, the coarse (20 superclasses) then the fine (100 classes); Atelier uses the fine.
 
 use crate::DataError;
-use crate::archive::{MAX_ARCHIVE_BYTES, gunzip_limited, untar};
+use crate::archive::{MAX_ARCHIVE_BYTES, base_name, gunzip_limited, untar};
 use crate::dataset::{Dataset, LabelledImages};
 use crate::idx::IdxImages;
 
@@ -127,11 +127,6 @@ impl CifarKind {
             None
         }
     }
-}
-
-/// The last path segment of a file name as a folder picker or an archive gives it.
-pub fn base_name(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 /// Parses one binary file into images and (fine) labels.

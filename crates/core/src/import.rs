@@ -173,6 +173,26 @@ pub struct Decoded {
     pub pixels: Vec<u8>,
 }
 
+/// The class folders that held pictures by name but none that could be read: each is left out of the
+/// dataset, and listed with why.
+pub fn left_out(
+    classes: &std::collections::BTreeSet<String>,
+    pictures: &[Decoded],
+) -> Vec<(String, String)> {
+    let read: std::collections::BTreeSet<&str> =
+        pictures.iter().map(|p| p.class.as_str()).collect();
+    classes
+        .iter()
+        .filter(|c| !read.contains(c.as_str()))
+        .map(|c| {
+            (
+                format!("{c}/"),
+                "no picture in this class folder could be read: the class is left out".into(),
+            )
+        })
+        .collect()
+}
+
 /// What the import did, for the explorer.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ImportReport {
@@ -438,6 +458,30 @@ mod tests {
         );
         assert!(from_frames(&names, &labels, &pixels[1..], &options, 100, 1).is_err());
         assert!(from_frames(&names[..1], &labels, &pixels, &options, 100, 1).is_err());
+    }
+
+    #[test]
+    fn a_class_with_no_readable_picture_is_named() {
+        let seen = ["bird", "cat", "dog"]
+            .map(String::from)
+            .into_iter()
+            .collect();
+        let pictures = vec![decoded("cat", None, 1), decoded("dog", None, 2)];
+        let out = left_out(&seen, &pictures);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].0, "bird/");
+        assert!(out[0].1.contains("left out"));
+        assert!(
+            left_out(
+                &seen,
+                &[
+                    decoded("bird", None, 0),
+                    decoded("cat", None, 1),
+                    decoded("dog", None, 2)
+                ]
+            )
+            .is_empty()
+        );
     }
 
     #[test]

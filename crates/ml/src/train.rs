@@ -190,11 +190,7 @@ pub async fn train(
     let train_device = device.clone().autodiff();
     // The same seed gives the same initial weights (and, with the same data order, the same run).
     train_device.seed(config.seed);
-    let options =
-        config
-            .options
-            .clone()
-            .for_images(dataset.channels(), dataset.rows(), dataset.cols());
+    let options = config.options.clone().for_dataset(dataset);
     if let Some(reason) = config.architecture.misfit(&options) {
         return Err(TrainError::Config(reason));
     }

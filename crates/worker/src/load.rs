@@ -10,7 +10,7 @@ use crate::clock::now_ms;
 use crate::env::Post;
 use crate::web::WebEnv;
 use atelier_core::DataError;
-use atelier_core::archive::{MAX_ARCHIVE_BYTES, unzip};
+use atelier_core::archive::{MAX_ARCHIVE_BYTES, base_name, unzip};
 use atelier_core::dataset::{Dataset, FileNames, RawFiles};
 use atelier_core::import::{self, Decoded, ImportOptions, ImportReport, Role};
 use atelier_core::protocol::{DatasetOrigin, FromWorker, LoadDataset};
@@ -21,37 +21,42 @@ fn post(message: &FromWorker) {
     WebEnv.post(message);
 }
 
-/// The last segment of a URL: the file name shown in progress and messages.
-fn file_of(url: &str) -> String {
-    url.rsplit('/').next().unwrap_or(url).to_string()
-}
-
 /// Downloads the URLs one after another (the progress bars fill in order, and a missing small file is
 /// reported before the big ones are fetched in vain).
 async fn download_all(urls: &[String]) -> Result<Vec<(String, Vec<u8>)>, DataError> {
     let mut files = Vec::with_capacity(urls.len());
     for url in urls {
-        let file = file_of(url);
+        let file = base_name(url).to_string();
         let bytes = fetch::download(url, &file, &|p| post(&FromWorker::Download(p))).await?;
         files.push((file, bytes));
     }
     Ok(files)
 }
 
-/// Reads the files picked by the user, sent beside the message in the order of `names`.
+/// The files the user picked, sent beside the message in the order of `names`, as blobs.
+fn picked_blobs(names: &[String], attachments: JsValue) -> Result<Vec<web_sys::Blob>, DataError> {
+    let blobs: Array = attachments.dyn_into().map_err(|_| {
+        DataError::InvalidOption("the picked files did not reach the worker".into())
+    })?;
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            blobs
+                .get(i as u32)
+                .dyn_into()
+                .map_err(|_| DataError::InvalidOption(format!("{name} did not reach the worker")))
+        })
+        .collect()
+}
+
+/// Reads the files picked by the user.
 async fn read_picked(
     names: &[String],
     attachments: JsValue,
 ) -> Result<Vec<(String, Vec<u8>)>, DataError> {
-    let blobs: Array = attachments.dyn_into().map_err(|_| {
-        DataError::InvalidOption("the picked files did not reach the worker".into())
-    })?;
     let mut files = Vec::with_capacity(names.len());
-    for (i, name) in names.iter().enumerate() {
-        let blob: web_sys::Blob = blobs
-            .get(i as u32)
-            .dyn_into()
-            .map_err(|_| DataError::InvalidOption(format!("{name} did not reach the worker")))?;
+    for (name, blob) in names.iter().zip(picked_blobs(names, attachments)?) {
         files.push((name.clone(), fetch::read_blob(&blob, name).await?));
     }
     Ok(files)
@@ -100,7 +105,7 @@ pub async fn load_dataset(
 /// IDX training images' file.
 fn picked_name(origin: &DatasetOrigin) -> String {
     let stem = |p: &str| {
-        let base = cifar::base_name(p);
+        let base = base_name(p);
         base.split('.').next().unwrap_or(base).to_string()
     };
     match origin {
@@ -168,94 +173,92 @@ pub async fn delete_saved(id: &str) {
     post_saved_list().await;
 }
 
+/// Reads, decodes or parses the dataset and posts its summary (the time spans the work after the
+/// downloads).
 async fn load(request: &LoadDataset, attachments: JsValue) -> Result<Rc<Dataset>, DataError> {
-    if let DatasetOrigin::Saved { id } = &request.origin {
-        let record = idb::load_dataset(id).await.map_err(|e| {
-            DataError::InvalidOption(format!(
-                "the saved dataset {id} could not be read ({e}); pick its files again, or open another dataset"
-            ))
-        })?;
-        post(&FromWorker::Parsing);
-        let start = now_ms();
-        let (_, dataset) =
-            saved::decode(&record, request.validation_per_mille, request.split_seed)?;
-        post(&FromWorker::DatasetReady(Box::new(summary::summarise(
-            &dataset,
-            now_ms() - start,
-        ))));
-        return Ok(Rc::new(dataset));
-    }
-    if let DatasetOrigin::Captured {
-        class_names,
-        labels,
-        pixels,
-        options,
-    } = &request.origin
-    {
-        let start = now_ms();
-        let (dataset, report) = import::from_frames(
+    let (dataset, import, start) = match &request.origin {
+        DatasetOrigin::Saved { id } => {
+            let record = idb::load_dataset(id).await.map_err(|e| {
+                DataError::InvalidOption(format!(
+                    "the saved dataset {id} could not be read ({e}); pick its files again, or open another dataset"
+                ))
+            })?;
+            post(&FromWorker::Parsing);
+            let start = now_ms();
+            let (_, dataset) =
+                saved::decode(&record, request.validation_per_mille, request.split_seed)?;
+            (dataset, None, start)
+        }
+        DatasetOrigin::Captured {
             class_names,
             labels,
             pixels,
             options,
-            request.validation_per_mille,
-            request.split_seed,
-        )?;
-        let mut summary = summary::summarise(&dataset, now_ms() - start);
-        summary.import = Some(report);
-        post(&FromWorker::DatasetReady(Box::new(summary)));
-        return Ok(Rc::new(dataset));
-    }
-    if let DatasetOrigin::PickedImages { paths, options } = &request.origin {
-        let start = now_ms();
-        let (dataset, report) = load_pictures(paths, options, attachments, request).await?;
-        let mut summary = summary::summarise(&dataset, now_ms() - start);
-        summary.import = Some(report);
-        post(&FromWorker::DatasetReady(Box::new(summary)));
-        return Ok(Rc::new(dataset));
-    }
-    let (files, kind) = match &request.origin {
-        DatasetOrigin::Urls { urls, colour } => (download_all(urls).await?, Kind::Idx(*colour)),
+        } => {
+            let start = now_ms();
+            let (dataset, report) = import::from_frames(
+                class_names,
+                labels,
+                pixels,
+                options,
+                request.validation_per_mille,
+                request.split_seed,
+            )?;
+            (dataset, Some(report), start)
+        }
+        DatasetOrigin::PickedImages { paths, options } => {
+            let start = now_ms();
+            let (dataset, report) = load_pictures(paths, options, attachments, request).await?;
+            (dataset, Some(report), start)
+        }
+        DatasetOrigin::Urls { urls, colour } => {
+            let files = download_all(urls).await?;
+            post(&FromWorker::Parsing);
+            let start = now_ms();
+            let dataset = idx_dataset(files, request)?;
+            let dataset = if *colour {
+                colour::colour_dataset(&dataset)
+            } else {
+                dataset
+            };
+            (dataset, None, start)
+        }
         DatasetOrigin::PickedFiles { names } => {
-            (read_picked(names, attachments).await?, Kind::Idx(false))
+            let files = read_picked(names, attachments).await?;
+            post(&FromWorker::Parsing);
+            let start = now_ms();
+            (idx_dataset(files, request)?, None, start)
         }
         DatasetOrigin::Cifar { urls } => {
             // The names file is a convenience: without it CIFAR-10 keeps its own names.
             let (names_file, data) = urls.split_last().expect("CIFAR has files");
             let mut files = download_all(data).await?;
-            if let Ok(bytes) = fetch::download(names_file, &file_of(names_file), &|p| {
-                post(&FromWorker::Download(p))
-            })
-            .await
-            {
-                files.push((file_of(names_file), bytes));
+            if let Ok(mut names) = download_all(std::slice::from_ref(names_file)).await {
+                files.append(&mut names);
             }
-            (files, Kind::Cifar)
+            post(&FromWorker::Parsing);
+            let start = now_ms();
+            (cifar_dataset(files, request)?, None, start)
         }
         DatasetOrigin::PickedCifar { names } => {
-            (read_picked(names, attachments).await?, Kind::Cifar)
+            let files = read_picked(names, attachments).await?;
+            post(&FromWorker::Parsing);
+            let start = now_ms();
+            (cifar_dataset(files, request)?, None, start)
         }
-        DatasetOrigin::PickedImages { .. }
-        | DatasetOrigin::Saved { .. }
-        | DatasetOrigin::Captured { .. } => unreachable!("handled above"),
     };
-    post(&FromWorker::Parsing);
-    let start = now_ms();
-    let dataset = match kind {
-        Kind::Idx(false) => idx_dataset(files, request)?,
-        Kind::Idx(true) => colour::colour_dataset(&idx_dataset(files, request)?),
-        Kind::Cifar => cifar::assemble(files, request.validation_per_mille, request.split_seed)?.1,
-    };
-    let summary = summary::summarise(&dataset, now_ms() - start);
+    let mut summary = summary::summarise(&dataset, now_ms() - start);
+    summary.import = import;
     post(&FromWorker::DatasetReady(Box::new(summary)));
     Ok(Rc::new(dataset))
 }
 
-/// How the files are parsed.
-enum Kind {
-    /// IDX; true: tinted into Fashion-MNIST in colour.
-    Idx(bool),
-    Cifar,
+/// CIFAR from its files.
+fn cifar_dataset(
+    files: Vec<(String, Vec<u8>)>,
+    request: &LoadDataset,
+) -> Result<Dataset, DataError> {
+    cifar::assemble(files, request.validation_per_mille, request.split_seed).map(|(_, d)| d)
 }
 
 /// The user's pictures as a dataset: archives opened, each file's role decided, the memory budget
@@ -268,16 +271,9 @@ async fn load_pictures(
     request: &LoadDataset,
 ) -> Result<(Dataset, ImportReport), DataError> {
     options.check()?;
-    let picked: Array = attachments.dyn_into().map_err(|_| {
-        DataError::InvalidOption("the picked pictures did not reach the worker".into())
-    })?;
     // Archives are opened here; their entries become blobs for the decoder.
     let mut files: Vec<(String, web_sys::Blob)> = Vec::with_capacity(paths.len());
-    for (i, path) in paths.iter().enumerate() {
-        let blob: web_sys::Blob = picked
-            .get(i as u32)
-            .dyn_into()
-            .map_err(|_| DataError::InvalidOption(format!("{path} did not reach the worker")))?;
+    for (path, blob) in paths.iter().zip(picked_blobs(paths, attachments)?) {
         if path.to_ascii_lowercase().ends_with(".zip") {
             let bytes = fetch::read_blob(&blob, path).await?;
             for (name, content) in unzip(path, &bytes, MAX_ARCHIVE_BYTES)? {
@@ -335,15 +331,9 @@ async fn load_pictures(
             skipped: report.skipped.len(),
         });
     }
-    // A class folder none of whose files could be used is left out, and said so.
-    for class in classes_seen {
-        if !pictures.iter().any(|p| p.class == class) {
-            report.skipped.push((
-                format!("{class}/"),
-                "no picture in this class folder could be read: the class is left out".into(),
-            ));
-        }
-    }
+    report
+        .skipped
+        .extend(import::left_out(&classes_seen, &pictures));
     report.decoded = pictures.len();
     if !pictures.is_empty() {
         report.sizes = (min_w, min_h, max_w, max_h);

@@ -82,11 +82,7 @@ pub async fn fit(
             Ok(FitOutcome {
                 model: Trained::Network {
                     network: outcome.model,
-                    options: config.options.clone().for_images(
-                        dataset.channels(),
-                        dataset.rows(),
-                        dataset.cols(),
-                    ),
+                    options: config.options.clone().for_dataset(dataset),
                 },
                 epochs: outcome.epochs,
                 stopped: outcome.stopped,

@@ -104,6 +104,11 @@ impl ModelOptions {
         }
     }
 
+    /// These options for a dataset's images.
+    pub fn for_dataset(self, dataset: &atelier_core::Dataset) -> Self {
+        self.for_images(dataset.channels(), dataset.rows(), dataset.cols())
+    }
+
     /// The image shape of options saved before they recorded one: gray squares of `inputs` pixels (every
     /// IDX set then was square).
     pub fn assume_square(self) -> Self {

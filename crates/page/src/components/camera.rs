@@ -2,7 +2,6 @@
 //! classes, use the frames as the dataset and train; then every model's top 3 and the Grad-CAM overlay on
 //! the live picture, five times a second. Frames never leave the page.
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
@@ -136,7 +135,7 @@ pub fn camera_panel(props: &CameraPanelProps) -> Html {
     let classes = use_state(Vec::<(String, usize)>::new);
     let frames = use_mut_ref(Vec::<(u8, Vec<u8>)>::new);
     let capturing = use_state(|| None::<usize>);
-    let waiting = use_mut_ref(|| Rc::new(Cell::new(false)));
+    let waiting = use_mut_ref(|| false);
     let start = {
         let (video, stream, running, problem) = (
             video.clone(),
@@ -216,20 +215,20 @@ pub fn camera_panel(props: &CameraPanelProps) -> Html {
     {
         let (video, on_predict, options) =
             (video.clone(), props.on_predict.clone(), props.live_options);
-        let waiting = waiting.borrow().clone();
+        let waiting = waiting.clone();
         use_effect_with(
             (*running, props.can_predict, options),
             move |(running, can, _)| {
                 let timer = (*running && *can).then(|| {
                     Interval::new(PREDICT_MS, move || {
-                        if waiting.get() {
+                        if *waiting.borrow() {
                             return;
                         }
                         if let Some(frame) = video
                             .cast::<HtmlVideoElement>()
                             .and_then(|v| grab(&v, &options))
                         {
-                            waiting.set(true);
+                            *waiting.borrow_mut() = true;
                             on_predict.emit(frame);
                         }
                     })
@@ -243,17 +242,16 @@ pub fn camera_panel(props: &CameraPanelProps) -> Html {
         .clone()
         .filter(|p| p.label == CAMERA_LABEL);
     // Answers received, for people and scripts measuring the rate (`data-answers`).
-    let answers = use_mut_ref(|| 0usize);
+    let answers = use_state(|| 0usize);
     {
-        let (waiting, answers) = (waiting.borrow().clone(), answers.clone());
+        let (waiting, answers) = (waiting.clone(), answers.clone());
         use_effect_with(live.clone(), move |live| {
-            waiting.set(false);
+            *waiting.borrow_mut() = false;
             if live.is_some() {
-                *answers.borrow_mut() += 1;
+                answers.set(*answers + 1);
             }
         });
     }
-    let answered = *answers.borrow() + usize::from(live.is_some());
     let add_class = {
         let (name, classes) = (name.clone(), classes.clone());
         Callback::from(move |e: SubmitEvent| {
@@ -324,7 +322,7 @@ pub fn camera_panel(props: &CameraPanelProps) -> Html {
                 </ul>
                 <button data-testid="camera-use" onclick={use_frames}>{ "Use these frames as the dataset" }</button>
                 if let Some(p) = &live {
-                    <div data-testid="camera-prediction" class="camera-prediction" data-answers={answered.to_string()}>
+                    <div data-testid="camera-prediction" class="camera-prediction" data-answers={answers.to_string()}>
                         <table class="predictions">
                             <tbody>
                                 { for p.models.iter().map(|m| top_three_row(m, &props.class_names)) }

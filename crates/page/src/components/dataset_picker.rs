@@ -44,7 +44,7 @@ pub fn cifar_files(names: &[String]) -> Result<Vec<usize>, String> {
     let wanted = kind.files();
     let picked: Vec<usize> = (0..names.len())
         .filter(|&i| {
-            let base = atelier_core::cifar::base_name(&lower[i]).to_string();
+            let base = atelier_core::archive::base_name(&lower[i]).to_string();
             wanted.iter().any(|w| *w == base)
         })
         .collect();
@@ -55,7 +55,7 @@ pub fn cifar_files(names: &[String]) -> Result<Vec<usize>, String> {
         .filter(|w| {
             !picked
                 .iter()
-                .any(|&i| atelier_core::cifar::base_name(&lower[i]) == *w)
+                .any(|&i| atelier_core::archive::base_name(&lower[i]) == *w)
         })
         .collect();
     if missing.is_empty() {

@@ -8,6 +8,7 @@ use crate::components::data_tab::DataTab;
 use crate::components::dataset_list::DatasetList;
 use crate::components::dataset_picker::{DatasetPicker, PickedDataset};
 use crate::components::download_progress::DownloadProgress;
+use crate::containers::predict::predict_request;
 use crate::state::{Action, DatasetStatus};
 use crate::url::Params;
 use atelier_core::dataset::Part;
@@ -20,9 +21,14 @@ const SAMPLES_PER_CLASS: usize = 10;
 /// The load request the URL parameters describe.
 pub fn load_request(params: &Params) -> LoadDataset {
     let source = DataSource::from_params(params.data.as_deref(), params.classes.as_deref());
+    request(params, source.origin(), source.class_names)
+}
+
+/// A load request with the URL's split.
+fn request(params: &Params, origin: DatasetOrigin, class_names: Vec<String>) -> LoadDataset {
     LoadDataset {
-        origin: source.origin(),
-        class_names: source.class_names,
+        origin,
+        class_names,
         validation_per_mille: params.validation_per_mille(),
         split_seed: params.seed,
     }
@@ -37,12 +43,7 @@ pub fn data_container(props: &CtxProps) -> Html {
         let (ctx, params) = (ctx.clone(), state.params.clone());
         Callback::from(move |picked: PickedDataset| {
             let names = picked.names();
-            let request = LoadDataset {
-                origin: picked.origin,
-                class_names: picked.class_names,
-                validation_per_mille: params.validation_per_mille(),
-                split_seed: params.seed,
-            };
+            let request = request(&params, picked.origin, picked.class_names);
             if ctx
                 .worker
                 .send_with_files(&ToWorker::LoadDataset(request), &picked.files)
@@ -74,18 +75,14 @@ pub fn data_container(props: &CtxProps) -> Html {
         Callback::from(
             move |(class_names, labels, pixels): (Vec<String>, Vec<u8>, Vec<u8>)| {
                 let params = &ctx.state.params;
-                let request = LoadDataset {
-                    origin: DatasetOrigin::Captured {
-                        class_names: class_names.clone(),
-                        labels,
-                        pixels,
-                        options: params.import,
-                    },
-                    class_names,
-                    validation_per_mille: params.validation_per_mille(),
-                    split_seed: params.seed,
+                let origin = DatasetOrigin::Captured {
+                    class_names: class_names.clone(),
+                    labels,
+                    pixels,
+                    options: params.import,
                 };
-                ctx.worker.send(&ToWorker::LoadDataset(request));
+                ctx.worker
+                    .send(&ToWorker::LoadDataset(request(params, origin, class_names)));
                 ctx.dispatcher()
                     .dispatch(Action::FilesPicked(vec!["camera frames".into()]));
                 ctx.dispatcher().dispatch(Action::LoadStarted);
@@ -101,13 +98,7 @@ pub fn data_container(props: &CtxProps) -> Html {
         let (worker, summary) = (ctx.worker.clone(), summary.clone());
         Callback::from(move |pixels: Vec<u8>| {
             if let Some(s) = &summary {
-                worker.send(&ToWorker::Predict {
-                    label: CAMERA_LABEL.into(),
-                    channels: s.channels,
-                    rows: s.rows,
-                    cols: s.cols,
-                    pixels,
-                });
+                worker.send(&predict_request(s, CAMERA_LABEL.into(), pixels));
             }
         })
     };

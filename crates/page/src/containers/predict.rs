@@ -5,7 +5,20 @@ use yew::prelude::*;
 use super::ctx::CtxProps;
 use crate::components::predict_tab::PredictTab;
 use crate::state::{Action, Pin};
-use atelier_core::protocol::ToWorker;
+use atelier_core::protocol::{DatasetSummary, ToWorker};
+
+/// Every model's answer for a preprocessed image of the dataset's size: one plane (gray, or the gray
+/// steps on a colour dataset; the worker repeats it in each channel) or the dataset's channels.
+pub fn predict_request(summary: &DatasetSummary, label: String, pixels: Vec<u8>) -> ToWorker {
+    let plane = (summary.rows * summary.cols).max(1);
+    ToWorker::Predict {
+        label,
+        channels: pixels.len() / plane,
+        rows: summary.rows,
+        cols: summary.cols,
+        pixels,
+    }
+}
 
 /// The Predict tab.
 #[function_component(PredictContainer)]
@@ -16,15 +29,7 @@ pub fn predict_container(props: &CtxProps) -> Html {
         let (worker, summary) = (ctx.worker.clone(), summary.clone());
         Callback::from(move |(label, pixels): (String, Vec<u8>)| {
             if let Some(summary) = &summary {
-                let plane = (summary.rows * summary.cols).max(1);
-                worker.send(&ToWorker::Predict {
-                    label,
-                    // The gray steps give one plane; the colour pipeline three.
-                    channels: pixels.len() / plane,
-                    rows: summary.rows,
-                    cols: summary.cols,
-                    pixels,
-                });
+                worker.send(&predict_request(summary, label, pixels));
             }
         })
     };

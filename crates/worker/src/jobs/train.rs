@@ -129,11 +129,7 @@ fn parameters_of(spec: &FitSpec, dataset: &Dataset) -> usize {
     let FitSpec::Network(config) = spec else {
         return 0;
     };
-    let options =
-        config
-            .options
-            .clone()
-            .for_images(dataset.channels(), dataset.rows(), dataset.cols());
+    let options = config.options.clone().for_dataset(dataset);
     if config.architecture.misfit(&options).is_some() {
         return 0;
     }
