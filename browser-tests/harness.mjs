@@ -6,7 +6,8 @@ import { extname, join, normalize } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
-export const DIST = new URL('../dist/', import.meta.url).pathname;
+// ATELIER_DIST: another build to serve (a benchmark's before and after).
+export const DIST = process.env.ATELIER_DIST ? `${process.env.ATELIER_DIST.replace(/\/?$/, '/')}` : new URL('../dist/', import.meta.url).pathname;
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm',

@@ -15,11 +15,12 @@ use atelier_core::protocol::TrainSettings;
 use atelier_core::source::FASHION_CLASSES;
 use atelier_ml::classical::fit::{FitOutcome, FitSpec, fit, raw_rows};
 use atelier_ml::classical::forest::{BinnedData, grow_forest_parallel};
+use atelier_ml::evaluation::{self, Evaluation, Scorer};
 use atelier_ml::host::NativeHost;
 use atelier_ml::model::Trained;
 use atelier_ml::parallel::{GradientHelpers, PartGradients, Replica, StepSettings};
 use atelier_ml::report::{RunFacts, file_metadata, fit_spec, model_report};
-use atelier_ml::train::{self};
+use atelier_ml::train;
 
 /// Loads Fashion-MNIST from a folder holding the four .gz files.
 pub fn load_fashion(
@@ -92,26 +93,35 @@ enum Job {
     Start(Arc<Vec<u8>>, StepSettings),
     Step(usize, Batch),
     Apply(Arc<Vec<f32>>, f64),
+    /// A model's file to score chunks with, and whether to mirror.
+    ScoreStart(Arc<Vec<u8>>, bool),
+    /// Score chunk `index`.
+    Score(usize, Batch),
 }
 
 type Answer = (usize, usize, Result<PartGradients, String>);
+type ScoreAnswer = (usize, usize, Result<Vec<f32>, String>);
 
 /// Helpers on native threads for `--parallel` network runs, as the page's helper Web Workers are: each
 /// thread holds a [`Replica`] of the network.
 struct ThreadHelpers {
     jobs: Vec<Sender<Job>>,
     answers: Receiver<Answer>,
+    scores: Receiver<ScoreAnswer>,
 }
 
 impl ThreadHelpers {
     fn spawn(count: usize) -> Self {
         let (answer, answers) = channel::<Answer>();
+        let (scored, scores) = channel::<ScoreAnswer>();
         let jobs = (0..count)
             .map(|helper| {
                 let (job, jobs) = channel::<Job>();
                 let answer = answer.clone();
+                let scored = scored.clone();
                 std::thread::spawn(move || {
                     let mut replica: Result<Replica, String> = Err("no network yet".into());
+                    let mut scorer: Result<Scorer, String> = Err("no model yet".into());
                     for job in jobs {
                         match job {
                             Job::Start(weights, settings) => {
@@ -134,13 +144,28 @@ impl ThreadHelpers {
                                     replica = Err(e);
                                 }
                             }
+                            Job::ScoreStart(file, mirror) => scorer = Scorer::new(&file, mirror),
+                            Job::Score(index, chunk) => {
+                                let probabilities = match &scorer {
+                                    Ok(s) => atelier_ml::tensor::block_on(s.score(&chunk))
+                                        .map_err(|e| e.to_string()),
+                                    Err(e) => Err(e.clone()),
+                                };
+                                if scored.send((helper, index, probabilities)).is_err() {
+                                    return;
+                                }
+                            }
                         }
                     }
                 });
                 job
             })
             .collect();
-        Self { jobs, answers }
+        Self {
+            jobs,
+            answers,
+            scores,
+        }
     }
 }
 
@@ -170,6 +195,25 @@ impl GradientHelpers for ThreadHelpers {
         for &helper in helpers {
             let _ = self.jobs[helper].send(Job::Apply(gradients.clone(), lr));
         }
+    }
+
+    fn begin_scoring(&mut self, file: &[u8], mirror: bool) -> usize {
+        let file = Arc::new(file.to_vec());
+        for job in &self.jobs {
+            let _ = job.send(Job::ScoreStart(file.clone(), mirror));
+        }
+        self.jobs.len()
+    }
+
+    fn score(&mut self, helper: usize, index: usize, chunk: &Batch) -> bool {
+        self.jobs[helper]
+            .send(Job::Score(index, chunk.clone()))
+            .is_ok()
+    }
+
+    fn collect_scores(&mut self) -> Vec<ScoreAnswer> {
+        let first = self.scores.recv_timeout(Duration::from_millis(1)).ok();
+        first.into_iter().chain(self.scores.try_iter()).collect()
     }
 }
 
@@ -220,10 +264,6 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         }
         other => return Err(format!("unknown --backend {other}")),
     };
-    if let Some(path) = options.get("load") {
-        return evaluate_file(Path::new(path), &dataset, &settings, &device);
-    }
-    let spec = fit_spec(&settings)?;
     let threads = match settings.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -235,6 +275,10 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
             .then(|| Box::new(ThreadHelpers::spawn(threads - 1)) as Box<dyn GradientHelpers>),
         ..Default::default()
     };
+    if let Some(path) = options.get("load") {
+        return evaluate_file(Path::new(path), &dataset, &settings, &device, &mut host);
+    }
+    let spec = fit_spec(&settings)?;
     let wall = std::time::Instant::now();
     let outcome = match (&spec, options.contains_key("parallel")) {
         (FitSpec::Forest { params, .. }, true) => {
@@ -266,12 +310,14 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
     };
     let fit_wall_seconds = wall.elapsed().as_secs_f64();
     let test_size: Option<usize> = settings.test_size;
-    let evaluation = atelier_ml::tensor::block_on(train::evaluate_test(
+    let evaluation = atelier_ml::tensor::block_on(evaluation::evaluate_test(
         &outcome.model,
+        dataset.classes(),
         settings.tta,
+        &device,
         &dataset,
         test_size,
-        &host,
+        &mut host,
     ))
     .map_err(|e| e.to_string())?;
     if let Some(path) = options.get("save") {
@@ -337,6 +383,7 @@ fn evaluate_file(
     dataset: &Dataset,
     settings: &TrainSettings,
     device: &Device,
+    host: &mut NativeHost,
 ) -> Result<String, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("cannot read --load {}: {e}", path.display()))?;
@@ -344,13 +391,14 @@ fn evaluate_file(
     if let Some(reason) = loaded.model.misfit(loaded.classes, dataset) {
         return Err(format!("{} {reason}", path.display()));
     }
-    let host = NativeHost::default();
-    let evaluation = atelier_ml::tensor::block_on(train::evaluate_test(
+    let evaluation = atelier_ml::tensor::block_on(evaluation::evaluate_test(
         &loaded.model,
+        loaded.classes,
         settings.tta,
+        device,
         dataset,
         settings.test_size,
-        &host,
+        host,
     ))
     .map_err(|e| e.to_string())?;
     let line = serde_json::json!({
@@ -365,7 +413,7 @@ fn evaluate_file(
 /// A JSON line with the test figures of an evaluation added: accuracy, macro F1, images, inference speed.
 fn with_test_figures(
     mut line: serde_json::Value,
-    evaluation: &train::Evaluation,
+    evaluation: &Evaluation,
     classes: usize,
 ) -> String {
     let images = evaluation.truth.len();
@@ -382,9 +430,10 @@ fn with_test_figures(
 mod tests {
     use super::*;
     use atelier_core::fixtures::synthetic_28;
+    use atelier_ml::evaluation::evaluate;
     use atelier_ml::nn::Architecture;
     use atelier_ml::tensor::block_on;
-    use atelier_ml::train::{TrainConfig, evaluate, train};
+    use atelier_ml::train::{TrainConfig, train};
 
     #[test]
     fn helper_threads_train_a_network_beside_this_one() {

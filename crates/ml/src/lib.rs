@@ -6,6 +6,7 @@ pub mod backend;
 pub mod classical;
 pub mod classifier;
 pub mod error;
+pub mod evaluation;
 pub mod gradcam;
 pub mod host;
 pub mod metrics;

@@ -242,7 +242,8 @@ pub fn combine(parts: &[(usize, PartGradients)]) -> Option<PartGradients> {
     })
 }
 
-/// Other threads of execution that train copies of the network beside this one.
+/// Other threads of execution that train copies of the network beside this one, and score images with
+/// copies of a model.
 pub trait GradientHelpers {
     /// Starts a run: each helper ready now gets the weights (a burnpack) and the step's settings.
     /// Returns how many take part; they are numbered from 0.
@@ -253,6 +254,20 @@ pub trait GradientHelpers {
     fn collect(&mut self) -> Vec<(usize, usize, Result<PartGradients, String>)>;
     /// The helpers still taking part apply the averaged gradients of `step`.
     fn apply(&mut self, helpers: &[usize], step: usize, gradients: &[f32], learning_rate: f64);
+    /// Scoring (`evaluation::evaluate_shared`): each helper ready now gets a model's file to score
+    /// images with (`mirror`: each image averaged with its mirror image, as `evaluation::Scorer`).
+    /// Returns how many will score, numbered from 0; none by default.
+    fn begin_scoring(&mut self, _file: &[u8], _mirror: bool) -> usize {
+        0
+    }
+    /// Hands helper `helper` chunk `index` to score; false when it is gone.
+    fn score(&mut self, _helper: usize, _index: usize, _chunk: &Batch) -> bool {
+        false
+    }
+    /// The scores that arrived since the last call: (helper, chunk, class probabilities or why not).
+    fn collect_scores(&mut self) -> Vec<(usize, usize, Result<Vec<f32>, String>)> {
+        Vec::new()
+    }
 }
 
 /// A copy of the network in a helper, on the CPU backend.

@@ -6,9 +6,10 @@ use crate::classical::fit::FitSpec;
 use crate::classical::forest::ForestParams;
 use crate::classical::knn::{KnnParams, KnnWeights};
 use crate::classical::svm::Kernel;
+use crate::evaluation::Evaluation;
 use crate::host::{BatchReport, EpochReport};
 use crate::nn::{Architecture, ModelOptions};
-use crate::train::{Evaluation, Schedule, TrainConfig};
+use crate::train::{Schedule, TrainConfig};
 use atelier_core::augment::Augmentation;
 use atelier_core::protocol::{
     BatchPoint, ClassScore, EpochPoint, Mistake, ModelReport, RunEnd, TrainSettings,

@@ -11,13 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
 
-use super::metrics::{ConfusionMatrix, argmax_rows};
 use super::nn::{Architecture, ModelOptions, Network};
 use super::parallel::{self, PartGradients, StepSettings};
 use super::store;
-use crate::classifier::{Classifier, Mirrored};
 use crate::error::TrainError;
+use crate::evaluation::evaluate_shared;
 use crate::host::{BatchReport, EpochReport, TrainEvent, TrainHost};
+use crate::model::Trained;
 use crate::tensor::read_back;
 use atelier_core::augment::Augmentation;
 use atelier_core::dataset::{Batch, Dataset, Part};
@@ -319,7 +319,13 @@ pub async fn train(
         let inference = model.valid();
         // Without a validation part (a 0% split) every epoch counts as the best: the last weights are kept.
         let validation = if dataset.len(Part::Validation) > 0 {
-            match evaluate(&inference, dataset, Part::Validation, None, 256, host).await {
+            let copy = Trained::Network {
+                network: inference.clone(),
+                options: options.clone(),
+            };
+            let classes = dataset.classes();
+            let part = Part::Validation;
+            match evaluate_shared(&copy, classes, false, device, dataset, part, None, host).await {
                 Ok(validation) => Some(validation),
                 Err(TrainError::Device(message)) => {
                     lost = Some(message);
@@ -383,26 +389,6 @@ pub async fn train(
         device_lost: lost,
         helpers_used: helpers.len(),
     })
-}
-
-/// Predictions of a model on (part of) a dataset part.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Evaluation {
-    pub loss: f64,
-    pub accuracy: f64,
-    pub truth: Vec<u8>,
-    pub predicted: Vec<u8>,
-    /// Probability of the predicted class.
-    pub confidence: Vec<f32>,
-    /// Wall time of the forward passes, for images per second.
-    pub seconds: f64,
-}
-
-impl Evaluation {
-    /// The confusion matrix of these predictions.
-    pub fn confusion(&self, classes: usize) -> ConfusionMatrix {
-        ConfusionMatrix::new(classes, &self.truth, &self.predicted)
-    }
 }
 
 /// One training step shared with helpers: each computes the gradients of its part of the batch while
@@ -493,73 +479,10 @@ async fn data_parallel_step(
     Ok(Some(vec![whole.loss, whole.correct]))
 }
 
-/// Runs a model (for networks an inference model, from `valid()`) over the first `limit` items of a part.
-pub async fn evaluate(
-    model: &impl Classifier,
-    dataset: &Dataset,
-    part: Part,
-    limit: Option<usize>,
-    batch_size: usize,
-    host: &impl TrainHost,
-) -> Result<Evaluation, TrainError> {
-    let n = limit.map_or(dataset.len(part), |l| l.min(dataset.len(part)));
-    let classes = dataset.classes();
-    let mut eval = Evaluation {
-        loss: 0.0,
-        accuracy: 0.0,
-        truth: Vec::with_capacity(n),
-        predicted: Vec::with_capacity(n),
-        confidence: Vec::with_capacity(n),
-        seconds: 0.0,
-    };
-    let mut loss_sum = 0.0f64;
-    let positions: Vec<usize> = (0..n).collect();
-    for chunk in positions.chunks(batch_size.max(1)) {
-        let start = host.now_ms();
-        let batch = dataset.batch(part, chunk);
-        let probabilities = model.probabilities(&batch).await?;
-        eval.seconds += (host.now_ms() - start) / 1000.0;
-        let predicted = argmax_rows(&probabilities, classes);
-        for (i, (&label, &guess)) in batch.labels.iter().zip(&predicted).enumerate() {
-            let row = &probabilities[i * classes..(i + 1) * classes];
-            // Cross-entropy of the true class, floored so a confident mistake costs at most ~16.
-            loss_sum -= (row[label as usize].max(1e-7) as f64).ln();
-            eval.confidence.push(row[guess as usize]);
-        }
-        eval.truth.extend_from_slice(&batch.labels);
-        eval.predicted.extend(predicted);
-        host.pause().await;
-    }
-    let correct = eval
-        .truth
-        .iter()
-        .zip(&eval.predicted)
-        .filter(|(t, p)| t == p)
-        .count();
-    eval.loss = loss_sum / n.max(1) as f64;
-    eval.accuracy = correct as f64 / n.max(1) as f64;
-    Ok(eval)
-}
-
-/// The test images' evaluation of a finished run, in batches of 256; with `mirror`, each image is
-/// scored as the mean of its own and its mirror image's probabilities ([`Mirrored`]).
-pub async fn evaluate_test(
-    model: &impl Classifier,
-    mirror: bool,
-    dataset: &Dataset,
-    limit: Option<usize>,
-    host: &impl TrainHost,
-) -> Result<Evaluation, TrainError> {
-    if mirror {
-        evaluate(&Mirrored(model), dataset, Part::Test, limit, 256, host).await
-    } else {
-        evaluate(model, dataset, Part::Test, limit, 256, host).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evaluation::evaluate;
     use crate::host::NativeHost;
     use crate::tensor::block_on;
 

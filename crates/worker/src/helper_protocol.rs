@@ -42,6 +42,19 @@ pub enum ToHelper {
         step: usize,
         learning_rate: f64,
     },
+    /// To a helper worker: hold a copy of a model (beside the message: its file) to score chunks of
+    /// images with for evaluation `job`; with `mirror`, each image averaged with its mirror image.
+    ScoreStart { job: u64, mirror: bool },
+    /// To a helper worker: score chunk `index` of evaluation `job` (beside the message: the images'
+    /// pixels as floats).
+    ScoreChunk {
+        job: u64,
+        index: usize,
+        channels: usize,
+        rows: usize,
+        cols: usize,
+        images: usize,
+    },
 }
 
 /// From a helper to the worker.
@@ -61,6 +74,13 @@ pub enum FromHelper {
         step: usize,
         loss: f32,
         correct: f32,
+        problem: Option<String>,
+    },
+    /// From a helper worker: the class probabilities of chunk `index` of evaluation `job` (beside the
+    /// message, as floats, `[images, classes]` row-major); `problem` says why when there are none.
+    Scored {
+        job: u64,
+        index: usize,
         problem: Option<String>,
     },
 }

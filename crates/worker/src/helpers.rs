@@ -9,6 +9,10 @@
 //!   network ([`ToHelper::ReplicaStart`]), computes the gradients of its part of every batch
 //!   ([`ToHelper::ReplicaStep`], [`FromHelper::ReplicaGradients`]) and applies the averaged ones
 //!   ([`ToHelper::ReplicaApply`]). A helper that fails leaves the run; the worker does its part.
+//! - Scoring on the CPU backend (`ml::evaluation::evaluate_shared`): each helper holds a copy of the
+//!   model's file ([`ToHelper::ScoreStart`]) and scores the chunks of images it is handed
+//!   ([`ToHelper::ScoreChunk`], [`FromHelper::Scored`]). A helper that fails leaves its chunks to the
+//!   worker.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -22,6 +26,7 @@ use crate::helper_protocol::{FromHelper, ToHelper};
 use atelier_core::dataset::Batch;
 use atelier_core::protocol::{self, FromWorker};
 use atelier_ml::classical::forest::{BinnedData, Forest, ForestParams, Tree, ValidForestParams};
+use atelier_ml::evaluation::Scorer;
 use atelier_ml::host::TreeHelpers;
 use atelier_ml::parallel::{GradientHelpers, PartGradients, Replica, StepSettings};
 
@@ -38,6 +43,8 @@ struct Helper {
     job: u64,
     /// The training step whose gradients it is computing, if any.
     computing: Option<usize>,
+    /// The chunks of the current evaluation it holds.
+    scoring: Vec<usize>,
 }
 
 #[derive(Default)]
@@ -55,7 +62,17 @@ struct Pool {
     run: u64,
     members: Vec<usize>,
     answers: Vec<(usize, usize, Result<PartGradients, String>)>,
+    /// The current evaluation, the helpers (pool indexes) scoring it, and their answers as (scorer
+    /// number, chunk, class probabilities).
+    evaluation: u64,
+    scorers: Vec<usize>,
+    scores: Vec<ScoreAnswer>,
 }
+
+type ScoreAnswer = (usize, usize, Result<Vec<f32>, String>);
+
+/// A helper's copy of a model to score with, shared by the chunks being scored; or why there is none.
+type HeldScorer = Result<Rc<Scorer>, String>;
 
 thread_local! {
     static POOL: Rc<RefCell<Pool>> = Rc::new(RefCell::new(Pool::default()));
@@ -63,6 +80,8 @@ thread_local! {
     static HELD: RefCell<Option<(u64, BinnedData, ValidForestParams)>> = const { RefCell::new(None) };
     /// The network copy a helper holds: its run, and the copy or why there is none.
     static REPLICA: RefCell<Option<(u64, Result<Replica, String>)>> = const { RefCell::new(None) };
+    /// The model copy a helper scores with: its evaluation, and the copy or why there is none.
+    static SCORER: RefCell<Option<(u64, HeldScorer)>> = const { RefCell::new(None) };
 }
 
 fn global_field(path: &[&str]) -> JsValue {
@@ -106,6 +125,7 @@ pub fn spawn(wanted: usize) {
                 growing: None,
                 job: 0,
                 computing: None,
+                scoring: Vec::new(),
             });
         }
     });
@@ -117,8 +137,15 @@ fn fail(state: &Rc<RefCell<Pool>>, i: usize) {
     let helper = &mut pool.helpers[i];
     helper.dead = true;
     let computing = helper.computing.take();
+    let scoring = std::mem::take(&mut helper.scoring);
     if let Some(index) = helper.growing.take() {
         pool.lost.push(index);
+    }
+    if let Some(scorer) = pool.scorers.iter().position(|&m| m == i) {
+        for index in scoring {
+            pool.scores
+                .push((scorer, index, Err("the helper worker failed".into())));
+        }
     }
     if let (Some(step), Some(member)) = (computing, pool.members.iter().position(|&m| m == i)) {
         pool.answers
@@ -195,6 +222,24 @@ fn receive(state: &Rc<RefCell<Pool>>, i: usize, data: JsValue) {
                 (None, Err(_)) => Err("the gradients did not arrive".into()),
             };
             pool.answers.push((member, step, answer));
+        }
+        Ok(FromHelper::Scored {
+            job,
+            index,
+            problem,
+        }) => {
+            let mut pool = state.borrow_mut();
+            pool.helpers[i].scoring.retain(|&c| c != index);
+            let scorer = pool.scorers.iter().position(|&m| m == i);
+            let (Some(scorer), true) = (scorer, job == pool.evaluation) else {
+                return; // An earlier evaluation's answer.
+            };
+            let answer = match (problem, attachment.dyn_into::<Float32Array>()) {
+                (None, Ok(values)) => Ok(values.to_vec()),
+                (Some(problem), _) => Err(problem),
+                (None, Err(_)) => Err("the scores did not arrive".into()),
+            };
+            pool.scores.push((scorer, index, answer));
         }
         Err(_) => {}
     }
@@ -280,6 +325,68 @@ impl GradientHelpers for Helpers {
 
     fn collect(&mut self) -> Vec<(usize, usize, Result<PartGradients, String>)> {
         POOL.with(|pool| std::mem::take(&mut pool.borrow_mut().answers))
+    }
+
+    fn begin_scoring(&mut self, file: &[u8], mirror: bool) -> usize {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            pool.evaluation += 1;
+            pool.scores.clear();
+            let job = pool.evaluation;
+            let message =
+                JsValue::from_str(&protocol::encode(&ToHelper::ScoreStart { job, mirror }));
+            let bytes = Uint8Array::new_with_length(file.len() as u32);
+            bytes.copy_from(file);
+            let limit = self.limit.unwrap_or(usize::MAX);
+            let mut scorers = Vec::new();
+            for (i, helper) in pool.helpers.iter_mut().enumerate() {
+                if scorers.len() < limit
+                    && helper.ready
+                    && !helper.dead
+                    && helper
+                        .worker
+                        .post_message(&Array::of2(&message, &bytes))
+                        .is_ok()
+                {
+                    helper.scoring.clear();
+                    scorers.push(i);
+                }
+            }
+            pool.scorers = scorers;
+            pool.scorers.len()
+        })
+    }
+
+    fn score(&mut self, helper: usize, index: usize, chunk: &Batch) -> bool {
+        POOL.with(|pool| {
+            let mut pool = pool.borrow_mut();
+            let job = pool.evaluation;
+            let Some(&i) = pool.scorers.get(helper) else {
+                return false;
+            };
+            let h = &mut pool.helpers[i];
+            if h.dead {
+                return false;
+            }
+            let message = ToHelper::ScoreChunk {
+                job,
+                index,
+                channels: chunk.channels,
+                rows: chunk.rows,
+                cols: chunk.cols,
+                images: chunk.len(),
+            };
+            let sent =
+                post_with_floats(&h.worker, &message, &Float32Array::from(&chunk.pixels[..]));
+            if sent {
+                h.scoring.push(index);
+            }
+            sent
+        })
+    }
+
+    fn collect_scores(&mut self) -> Vec<ScoreAnswer> {
+        POOL.with(|pool| std::mem::take(&mut pool.borrow_mut().scores))
     }
 
     fn apply(&mut self, helpers: &[usize], step: usize, gradients: &[f32], learning_rate: f64) {
@@ -511,4 +618,53 @@ pub fn replica_apply(run: u64, learning_rate: f64, attachment: JsValue) {
             *held = Some((run, Err(problem)));
         }
     });
+}
+
+/// In a helper: takes a copy of a model to score chunks of evaluation `job` with.
+pub fn start_scorer(job: u64, mirror: bool, attachment: JsValue) {
+    let scorer = attachment
+        .dyn_into::<Uint8Array>()
+        .map_err(|_| "the model's file did not arrive".to_string())
+        .and_then(|bytes| Scorer::new(&bytes.to_vec(), mirror).map(Rc::new));
+    SCORER.with(|s| *s.borrow_mut() = Some((job, scorer)));
+}
+
+/// In a helper: the class probabilities of a chunk of images; the answer and the probabilities to send
+/// with it.
+pub async fn score_chunk(
+    (job, index): (u64, usize),
+    [channels, rows, cols]: [usize; 3],
+    images: usize,
+    attachment: JsValue,
+) -> (FromHelper, Option<Float32Array>) {
+    let answer = |problem: Option<String>| FromHelper::Scored {
+        job,
+        index,
+        problem,
+    };
+    let pixels = match attachment.dyn_into::<Float32Array>() {
+        Ok(p) if p.length() as usize == channels * rows * cols * images => p.to_vec(),
+        _ => return (answer(Some("the images did not arrive whole".into())), None),
+    };
+    // A shared handle, so that a chunk that arrives while another is scored finds the copy too.
+    let held = SCORER.with(|s| match s.borrow().as_ref() {
+        Some((held_job, Ok(scorer))) if *held_job == job => Ok(scorer.clone()),
+        Some((held_job, Err(problem))) if *held_job == job => Err(problem.clone()),
+        _ => Err("this helper holds no copy of that model".to_string()),
+    });
+    let scorer = match held {
+        Ok(scorer) => scorer,
+        Err(problem) => return (answer(Some(problem)), None),
+    };
+    let batch = Batch {
+        pixels,
+        labels: vec![0; images],
+        channels,
+        rows,
+        cols,
+    };
+    match scorer.score(&batch).await {
+        Ok(probabilities) => (answer(None), Some(Float32Array::from(&probabilities[..]))),
+        Err(e) => (answer(Some(e.to_string())), None),
+    }
 }

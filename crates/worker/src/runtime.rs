@@ -249,5 +249,25 @@ async fn handle_helper(message: ToHelper, attachment: JsValue) {
             step: _,
             learning_rate,
         } => super::helpers::replica_apply(run, learning_rate, attachment),
+        ToHelper::ScoreStart { job, mirror } => {
+            super::helpers::start_scorer(job, mirror, attachment)
+        }
+        ToHelper::ScoreChunk {
+            job,
+            index,
+            channels,
+            rows,
+            cols,
+            images,
+        } => {
+            let (message, scores) = super::helpers::score_chunk(
+                (job, index),
+                [channels, rows, cols],
+                images,
+                attachment,
+            )
+            .await;
+            post_helper(&message, scores.map(JsValue::from).as_ref())
+        }
     }
 }

@@ -5,6 +5,7 @@
 use super::forest::{BinnedData, Forest, ForestParams, grow_tree};
 use super::knn::{Knn, KnnParams};
 use crate::error::TrainError;
+use crate::evaluation;
 use crate::host::{BatchReport, EpochReport, TrainEvent, TrainHost};
 use crate::model::Trained;
 use crate::train::{self, TrainConfig, training_positions};
@@ -371,7 +372,7 @@ async fn monitor_score(
     if limit == 0 {
         return Ok((0.0, 0.0));
     }
-    let evaluation = train::evaluate(model, dataset, part, Some(limit), 256, host).await?;
+    let evaluation = evaluation::evaluate(model, dataset, part, Some(limit), 256, host).await?;
     Ok((evaluation.accuracy, evaluation.loss))
 }
 
@@ -380,11 +381,11 @@ mod tests {
     use super::*;
     use crate::classical::knn::KnnWeights;
     use crate::classifier::Classifier;
+    use crate::evaluation::evaluate;
     use crate::host::{HelpedHost, NativeHost, TestHelpers, TreeHelpers};
     use crate::nn::Architecture;
     use crate::nn::ModelOptions;
     use crate::tensor::block_on;
-    use crate::train::evaluate;
     use atelier_core::fixtures::{synthetic_28, synthetic_28_split};
 
     fn accuracy_of(spec: &FitSpec, dataset: &Dataset) -> (f64, FitOutcome) {

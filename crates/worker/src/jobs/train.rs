@@ -14,11 +14,11 @@ use atelier_core::dataset::Dataset;
 use atelier_core::protocol::{BackendInfo, BackendKind, FromWorker, TrainSettings};
 use atelier_ml::classical::fit::{self, FitSpec};
 use atelier_ml::error::TrainError;
+use atelier_ml::evaluation;
 use atelier_ml::host::{TrainEvent, TrainHost, TreeHelpers};
 use atelier_ml::model::Trained;
 use atelier_ml::parallel::GradientHelpers;
 use atelier_ml::report::{self, RunFacts};
-use atelier_ml::train;
 
 /// The training host inside the worker: posts progress, honours Stop, yields between batches.
 struct WorkerHost<'a, E: Env> {
@@ -204,12 +204,19 @@ async fn run_training(
     }
     let parameters = outcome.model.parameters();
     env.post(&FromWorker::Evaluating);
-    let evaluation = train::evaluate_test(
+    // After a lost GPU the model came back to the CPU.
+    let device = match outcome.device_lost {
+        Some(_) => atelier_ml::backend::cpu_device(),
+        None => device.clone(),
+    };
+    let evaluation = evaluation::evaluate_test(
         &outcome.model,
+        dataset.classes(),
         settings.tta,
+        &device,
         dataset,
         settings.test_size,
-        &host,
+        &mut host,
     )
     .await?;
     let name = state.borrow().next_name(spec.key());
