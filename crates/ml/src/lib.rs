@@ -9,6 +9,7 @@ pub mod error;
 pub mod evaluation;
 pub mod gradcam;
 pub mod host;
+pub mod kernels;
 pub mod metrics;
 pub mod model;
 pub mod nn;

@@ -9,6 +9,8 @@ use burn::nn::{
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
+use crate::kernels::conv_block;
+
 /// Configuration of [`Cnn`].
 #[derive(Config, Debug)]
 pub struct CnnConfig {
@@ -63,7 +65,12 @@ impl ConvBn {
 
     /// Convolution and batch norm, without the activation.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.norm.forward(self.conv.forward(x))
+        conv_block(&self.conv, Some(&self.norm), false, x)
+    }
+
+    /// Convolution, batch norm and ReLU.
+    pub fn forward_relu(&self, x: Tensor<4>) -> Tensor<4> {
+        conv_block(&self.conv, Some(&self.norm), true, x)
     }
 }
 
@@ -80,9 +87,9 @@ pub struct CnnBlock {
 impl CnnBlock {
     /// The block's last activation, before pooling (what Grad-CAM explains).
     fn activations(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.first.forward(x));
+        let x = self.first.forward_relu(x);
         match &self.second {
-            Some(second) => relu(second.forward(x)),
+            Some(second) => second.forward_relu(x),
             None => x,
         }
     }

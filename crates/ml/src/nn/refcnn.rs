@@ -8,6 +8,8 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
+use crate::kernels::conv_block;
+
 /// Configuration of [`RefCnn`].
 #[derive(Config, Debug)]
 pub struct RefCnnConfig {
@@ -61,18 +63,18 @@ impl RefCnn {
 
     /// The activations of convolutional layer `layer` (0: conv1, 1: conv2).
     pub fn features_at(&self, images: Tensor<4>, layer: usize) -> Tensor<4> {
-        let x = relu(self.conv1.forward(images)); // [batch, 32, 26, 26]
+        let x = conv_block(&self.conv1, None, true, images); // [batch, 32, 26, 26]
         if layer == 0 {
             x
         } else {
-            relu(self.conv2.forward(x))
+            conv_block(&self.conv2, None, true, x)
         }
     }
 
     /// Class scores from the activations of layer `layer`.
     pub fn head_from(&self, x: Tensor<4>, layer: usize) -> Tensor<2> {
         let x = if layer == 0 {
-            relu(self.conv2.forward(x))
+            conv_block(&self.conv2, None, true, x)
         } else {
             x
         };
@@ -83,8 +85,8 @@ impl RefCnn {
     /// - input: `[batch, 1, 28, 28]`
     /// - output: `[batch, 64, 24, 24]` (the last convolution, before pooling)
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.conv1.forward(images)); // [batch, 32, 26, 26]
-        relu(self.conv2.forward(x)) // [batch, 64, 24, 24]
+        let x = conv_block(&self.conv1, None, true, images); // [batch, 32, 26, 26]
+        conv_block(&self.conv2, None, true, x) // [batch, 64, 24, 24]
     }
 
     /// # Shapes

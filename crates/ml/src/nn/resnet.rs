@@ -8,6 +8,8 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
+use crate::kernels::conv_block;
+
 use super::cnn::ConvBn;
 
 /// Configuration of [`ResNet`].
@@ -64,10 +66,10 @@ impl ResidualBlock {
     /// - output: `[batch, output, h / stride, w / stride]`
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let shortcut = match &self.projection {
-            Some(p) => p.norm.forward(p.conv.forward(x.clone())),
+            Some(p) => conv_block(&p.conv, Some(&p.norm), false, x.clone()),
             None => x.clone(),
         };
-        let y = relu(self.first.forward(x));
+        let y = self.first.forward_relu(x);
         relu(self.second.forward(y) + shortcut)
     }
 }
@@ -113,7 +115,7 @@ impl ResNet {
     /// The output of layer `layer` (0: the stem, `b`: residual block `b`).
     pub fn features_at(&self, images: Tensor<4>, layer: usize) -> Tensor<4> {
         let layer = layer.min(self.blocks.len());
-        let x = relu(self.stem.forward(images));
+        let x = self.stem.forward_relu(images);
         self.blocks[..layer]
             .iter()
             .fold(x, |x, block| block.forward(x))
@@ -132,7 +134,7 @@ impl ResNet {
     /// - input: `[batch, channels, 28, 28]`
     /// - output: `[batch, 64, 7, 7]` with the default widths (the last stage's output)
     pub fn features(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = relu(self.stem.forward(images)); // [batch, 16, 28, 28]
+        let x = self.stem.forward_relu(images); // [batch, 16, 28, 28]
         self.blocks.iter().fold(x, |x, block| block.forward(x))
     }
 
