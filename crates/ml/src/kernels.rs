@@ -1,12 +1,24 @@
-//! A convolution of our own for inference on the CPU backend. burn's CPU convolution (flex) converts
-//! each input to channels-last, gathers patches, multiplies, then scatters the product back to
-//! channels-first and adds the bias in another pass; batch norm and ReLU are more passes after it. Here
-//! each image's patches are gathered in the order the product needs (rows of the kernel's taps, columns
-//! of output pixels: for stride 1 each row is copied whole), the product is written straight into the
-//! channels-first output on top of the bias, batch norm is folded into the weights and bias, and ReLU
-//! runs while the output is in cache. Training and WebGPU keep burn's layers (their gradients are
-//! burn's). Tested against burn's results.
+//! A convolution of our own for the CPU backend. burn's CPU convolution (flex) converts each input to
+//! channels-last, gathers patches, multiplies, then scatters the product back to channels-first and
+//! adds the bias in another pass; batch norm and ReLU are more passes after it, and its backward
+//! passes have the same plumbing. Here each image's patches are gathered in the order the product
+//! needs (rows of the kernel's taps, columns of output pixels: for stride 1 each row is copied whole)
+//! and the product is written straight into the channels-first output on top of the bias.
+//! - Inference: batch norm is folded into the weights and bias, and ReLU runs while the output is in
+//!   cache ([`conv_block`]).
+//! - Training: the convolution is a backend operation of its own ([`ConvOps`], a burn backend
+//!   extension) whose backward pass ([`conv2d_backward`]) takes the weight gradient as one product with
+//!   the patches and the input gradient as a product scattered back onto the image; batch norm and
+//!   ReLU stay burn's.
+//! WebGPU keeps burn's layers. Tested against burn's values and gradients.
 
+use burn::backend::autodiff::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, Flex, TensorMetadata, backend_extension};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::nn::norm::BatchNorm;
@@ -147,13 +159,336 @@ pub fn conv2d(input: &[f32], weight: &[f32], bias: &[f32], s: &ConvShape, relu: 
     output
 }
 
+/// Adds one image's patch gradients back onto its input gradient: the transpose of [`gather`].
+fn scatter(col: &[f32], s: &ConvShape, [oh, ow]: [usize; 2], image: &mut [f32]) {
+    let [kh, kw] = s.kernel;
+    let [sh, sw] = s.stride;
+    let [pt, pl, _, _] = s.padding;
+    let pixels = oh * ow;
+    for c in 0..s.channels {
+        let plane = &mut image[c * s.height * s.width..(c + 1) * s.height * s.width];
+        for i in 0..kh {
+            for j in 0..kw {
+                let row = &col[((c * kh + i) * kw + j) * pixels..][..pixels];
+                let first = pl.saturating_sub(j).div_ceil(sw).min(ow);
+                let last = ((s.width + pl).saturating_sub(j))
+                    .div_ceil(sw)
+                    .clamp(first, ow);
+                for oy in 0..oh {
+                    let iy = (oy * sh + i).wrapping_sub(pt);
+                    if iy >= s.height {
+                        continue;
+                    }
+                    let out = &row[oy * ow + first..oy * ow + last];
+                    let input = &mut plane[iy * s.width..(iy + 1) * s.width];
+                    let x0 = first * sw + j - pl;
+                    if sw == 1 {
+                        for (x, g) in input[x0..x0 + out.len()].iter_mut().zip(out) {
+                            *x += g;
+                        }
+                    } else {
+                        for (k, g) in out.iter().enumerate() {
+                            input[x0 + k * sw] += g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One product `dst (+)= lhs x rhs` of row-major or transposed operands: `m x k` times `k x n`, each
+/// operand given with its column and row strides.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    dst: &mut [f32],
+    accumulate: bool,
+    (m, n, k): (usize, usize, usize),
+    lhs: &[f32],
+    (lhs_cs, lhs_rs): (usize, usize),
+    rhs: &[f32],
+    (rhs_cs, rhs_rs): (usize, usize),
+) {
+    assert!(dst.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n);
+    // The strides address only elements inside the slices (checked above for the shapes used).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// The gradients of [`conv2d`] (without ReLU) from the output's gradient `grad`: of the input, the
+/// weight and the bias.
+pub fn conv2d_backward(
+    input: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    s: &ConvShape,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let [oh, ow] = s.output();
+    let pixels = oh * ow;
+    let taps = s.channels * s.kernel[0] * s.kernel[1];
+    let image_len = s.channels * s.height * s.width;
+    let out_len = s.out_channels * pixels;
+    assert_eq!(grad.len(), s.batch * out_len, "gradient size");
+    assert_eq!(input.len(), s.batch * image_len, "input size");
+    assert_eq!(weight.len(), s.out_channels * taps, "weight size");
+    let mut grad_input = vec![0.0f32; input.len()];
+    let mut grad_weight = vec![0.0f32; weight.len()];
+    let mut grad_bias = vec![0.0f32; s.out_channels];
+    let mut col = vec![0.0f32; taps * pixels];
+    let mut col_grad = vec![0.0f32; taps * pixels];
+    for b in 0..s.batch {
+        let image = &input[b * image_len..(b + 1) * image_len];
+        let g = &grad[b * out_len..(b + 1) * out_len];
+        for (o, row) in g.chunks_exact(pixels).enumerate() {
+            grad_bias[o] += row.iter().sum::<f32>();
+        }
+        gather(image, s, [oh, ow], &mut col);
+        // grad_weight[o][t] += sum over pixels of g[o][p] * col[t][p].
+        product(
+            &mut grad_weight,
+            true,
+            (s.out_channels, taps, pixels),
+            g,
+            (1, pixels),
+            &col,
+            (pixels, 1),
+        );
+        // col_grad[t][p] = sum over output channels of weight[o][t] * g[o][p].
+        product(
+            &mut col_grad,
+            false,
+            (taps, pixels, s.out_channels),
+            weight,
+            (taps, 1),
+            g,
+            (1, pixels),
+        );
+        scatter(
+            &col_grad,
+            s,
+            [oh, ow],
+            &mut grad_input[b * image_len..(b + 1) * image_len],
+        );
+    }
+    (grad_input, grad_weight, grad_bias)
+}
+
+/// A convolution's sizes as the training operation carries them (the batch and image sizes come
+/// from the tensors).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Geometry {
+    stride: [usize; 2],
+    padding: [usize; 4],
+}
+
+fn shape_of(x: &[usize], w: &[usize], g: Geometry) -> ConvShape {
+    ConvShape {
+        batch: x[0],
+        channels: x[1],
+        height: x[2],
+        width: x[3],
+        out_channels: w[0],
+        kernel: [w[2], w[3]],
+        stride: g.stride,
+        padding: g.padding,
+    }
+}
+
+fn floats<B: Backend>(t: FloatTensor<B>) -> Vec<f32> {
+    crate::tensor::block_on(B::float_into_data(t))
+        .expect("the CPU backend reads its tensors")
+        .try_into_vec_as::<f32>()
+        .expect("the convolution computes in f32")
+}
+
+/// The convolution as a backend operation, for training on the CPU backend (flex): the forward pass
+/// and, under autodiff, a backward pass of our own ([`conv2d_backward`]) instead of flex's.
+#[backend_extension(Flex, Autodiff)]
+pub trait ConvOps: Backend {
+    /// [`conv2d`] without ReLU: `x` `[n, c, h, w]`, `weight` `[oc, c, kh, kw]`, `bias` `[oc]`.
+    #[allow(clippy::too_many_arguments)]
+    fn own_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride_h: usize,
+        stride_w: usize,
+        pad_top: usize,
+        pad_left: usize,
+        pad_bottom: usize,
+        pad_right: usize,
+    ) -> FloatTensor<Self>;
+}
+
+/// The forward pass on any backend's primitives (read back, computed here, written back).
+fn conv_forward<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+    g: Geometry,
+) -> FloatTensor<B> {
+    let device = x.device();
+    let s = shape_of(&x.shape().dims::<4>(), &weight.shape().dims::<4>(), g);
+    let out = conv2d(
+        &floats::<B>(x),
+        &floats::<B>(weight),
+        &floats::<B>(bias),
+        &s,
+        false,
+    );
+    let [oh, ow] = s.output();
+    B::float_from_data(
+        TensorData::new(out, [s.batch, s.out_channels, oh, ow]),
+        &device,
+    )
+}
+
+impl ConvOps for Flex {
+    fn own_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride_h: usize,
+        stride_w: usize,
+        pad_top: usize,
+        pad_left: usize,
+        pad_bottom: usize,
+        pad_right: usize,
+    ) -> FloatTensor<Self> {
+        let g = Geometry {
+            stride: [stride_h, stride_w],
+            padding: [pad_top, pad_left, pad_bottom, pad_right],
+        };
+        conv_forward::<Flex>(x, weight, bias, g)
+    }
+}
+
+impl<C: CheckpointStrategy> ConvOps for Autodiff<Flex, C> {
+    fn own_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        stride_h: usize,
+        stride_w: usize,
+        pad_top: usize,
+        pad_left: usize,
+        pad_bottom: usize,
+        pad_right: usize,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ConvBackward;
+
+        impl<B: Backend> Backward<B, 3> for ConvBackward {
+            type State = (FloatTensor<B>, FloatTensor<B>, Geometry);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_w, node_b] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, weight, g) = ops.state;
+                let device = x.device();
+                let (x_dims, w_dims) = (x.shape().dims::<4>(), weight.shape().dims::<4>());
+                let s = shape_of(&x_dims, &w_dims, g);
+                let (gx, gw, gb) = conv2d_backward(
+                    &floats::<B>(x),
+                    &floats::<B>(weight),
+                    &floats::<B>(grad),
+                    &s,
+                );
+                if let Some(node) = node_x {
+                    let t = B::float_from_data(TensorData::new(gx, x_dims), &device);
+                    grads.register::<B>(node.id, t);
+                }
+                if let Some(node) = node_w {
+                    let t = B::float_from_data(TensorData::new(gw, w_dims), &device);
+                    grads.register::<B>(node.id, t);
+                }
+                if let Some(node) = node_b {
+                    let t = B::float_from_data(TensorData::new(gb, [s.out_channels]), &device);
+                    grads.register::<B>(node.id, t);
+                }
+            }
+        }
+
+        let g = Geometry {
+            stride: [stride_h, stride_w],
+            padding: [pad_top, pad_left, pad_bottom, pad_right],
+        };
+        match ConvBackward
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+                let out = conv_forward::<Flex>(xp.clone(), wp.clone(), bias.into_primitive(), g);
+                prep.finish((xp, wp, g), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(conv_forward::<Flex>(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                g,
+            )),
+        }
+    }
+}
+
+/// A training convolution (autodiff on the CPU backend) through [`ConvOps`].
+fn train_conv(conv: &Conv2d, x: Tensor<4>, padding: [usize; 4]) -> Tensor<4> {
+    let weight = conv.weight.val();
+    let bias = match &conv.bias {
+        Some(b) => b.val(),
+        None => Tensor::zeros([weight.dims()[0]], &x.device()),
+    };
+    let [t, l, b, r] = padding;
+    let [sh, sw] = conv.stride;
+    Tensor::from_dispatch(<Dispatch as ConvOps>::own_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        sh,
+        sw,
+        t,
+        l,
+        b,
+        r,
+    ))
+}
+
 fn values<const D: usize>(tensor: Tensor<D>) -> Option<Vec<f32>> {
     tensor.into_data().try_into_vec_as::<f32>().ok()
 }
 
 /// A convolution, then batch norm and ReLU if given: on the CPU backend for inference, [`conv2d`]
-/// with the batch norm folded into its weights; otherwise (training, WebGPU, grouped or dilated
-/// convolutions, `Same` padding) burn's layers. Both give the same values, rounding apart.
+/// with the batch norm folded into its weights; for training on the CPU backend, [`ConvOps`] then
+/// burn's batch norm and ReLU; otherwise (WebGPU, grouped or dilated convolutions, `Same` padding)
+/// burn's layers. All give the same values and gradients, rounding apart.
 pub fn conv_block(conv: &Conv2d, norm: Option<&BatchNorm>, relu: bool, x: Tensor<4>) -> Tensor<4> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => Some([0; 4]),
@@ -168,7 +503,14 @@ pub fn conv_block(conv: &Conv2d, norm: Option<&BatchNorm>, relu: bool, x: Tensor
     {
         return y;
     }
-    let y = conv.forward(x);
+    let trainable = x.is_autodiff()
+        && device == Device::flex().autodiff()
+        && conv.groups == 1
+        && conv.dilation == [1, 1];
+    let y = match padding {
+        Some(padding) if trainable => train_conv(conv, x, padding),
+        _ => conv.forward(x),
+    };
     let y = match norm {
         Some(norm) => norm.forward(y),
         None => y,
@@ -317,13 +659,122 @@ mod tests {
         }
     }
 
-    /// Training keeps burn's layers: the input gradient flows through the block.
+    fn all<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+        values(t).unwrap()
+    }
+
+    fn assert_close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 2e-5 * scale,
+                "{what}: element {i} is {x}, burn gives {y}"
+            );
+        }
+    }
+
+    /// Input channels, output channels, side, kernel, stride, padding, bias.
+    type TrainCase = (
+        usize,
+        usize,
+        usize,
+        [usize; 2],
+        usize,
+        PaddingConfig2d,
+        bool,
+    );
+
+    /// Training on the CPU backend takes the own convolution ([`ConvOps`]): the same outputs and the
+    /// same gradients of the input, the weight and the bias as burn's convolution, on the networks'
+    /// shapes, with and without a bias.
     #[test]
-    fn conv_block_keeps_gradients_when_training() {
+    fn training_convolution_matches_burns_values_and_gradients() {
         let device = Device::flex().autodiff();
-        let conv = Conv2dConfig::new([2, 4], [3, 3]).init(&device);
-        let x = filled([2, 2, 6, 6], 1, &device).require_grad();
-        let grads = conv_block(&conv, None, true, x.clone()).sum().backward();
-        assert!(x.grad(&grads).is_some());
+        let cases: [TrainCase; 6] = [
+            (1, 8, 28, [3, 3], 1, PaddingConfig2d::Valid, true),
+            (
+                4,
+                8,
+                13,
+                [3, 3],
+                1,
+                PaddingConfig2d::Explicit(1, 1, 1, 1),
+                false,
+            ),
+            (
+                4,
+                6,
+                15,
+                [3, 3],
+                2,
+                PaddingConfig2d::Explicit(1, 1, 1, 1),
+                false,
+            ),
+            (4, 6, 14, [1, 1], 2, PaddingConfig2d::Valid, false),
+            (
+                3,
+                5,
+                9,
+                [3, 3],
+                1,
+                PaddingConfig2d::Explicit(1, 2, 0, 1),
+                true,
+            ),
+            (6, 4, 7, [1, 1], 1, PaddingConfig2d::Valid, true),
+        ];
+        for (k, (c, oc, side, kernel, stride, padding, bias)) in cases.into_iter().enumerate() {
+            let mut conv = Conv2dConfig::new([c, oc], kernel)
+                .with_stride([stride, stride])
+                .with_padding(padding.clone())
+                .with_bias(bias)
+                .init(&device);
+            conv.weight = Param::from_tensor(filled([oc, c, kernel[0], kernel[1]], k, &device));
+            let pad = match padding {
+                PaddingConfig2d::Explicit(t, l, b, r) => [t, l, b, r],
+                _ => [0; 4],
+            };
+            let what = format!("{c}->{oc} {kernel:?} stride {stride} {padding:?} bias {bias}");
+            let run = |ours: bool| {
+                let x = filled([2, c, side, side + 1], k + 3, &device).require_grad();
+                let y = if ours {
+                    train_conv(&conv, x.clone(), pad)
+                } else {
+                    conv.forward(x.clone())
+                };
+                // A weighted sum, so that every output's gradient differs.
+                let weights = filled(y.dims(), k + 7, &device);
+                let grads = (y.clone() * weights).sum().backward();
+                let gx = all(x.grad(&grads).unwrap());
+                let gw = all(conv.weight.grad(&grads).unwrap());
+                let gb = conv.bias.as_ref().map(|b| all(b.grad(&grads).unwrap()));
+                (y.dims(), all(y), gx, gw, gb)
+            };
+            let (dims, y, gx, gw, gb) = run(true);
+            let (burn_dims, burn_y, burn_gx, burn_gw, burn_gb) = run(false);
+            assert_eq!(dims, burn_dims, "{what}");
+            assert_close(&y, &burn_y, &format!("{what}: output"));
+            assert_close(&gx, &burn_gx, &format!("{what}: input gradient"));
+            assert_close(&gw, &burn_gw, &format!("{what}: weight gradient"));
+            if let (Some(gb), Some(burn_gb)) = (gb, burn_gb) {
+                assert_close(&gb, &burn_gb, &format!("{what}: bias gradient"));
+            }
+        }
+        // And through conv_block, batch norm and ReLU included.
+        let mut conv = Conv2dConfig::new([3, 4], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .with_bias(false)
+            .init(&device);
+        conv.weight = Param::from_tensor(filled([4, 3, 3, 3], 9, &device));
+        let norm = BatchNormConfig::new(4).init(&device);
+        let x = filled([2, 3, 6, 6], 1, &device).require_grad();
+        let grads = conv_block(&conv, Some(&norm), true, x.clone())
+            .sum()
+            .backward();
+        let ours = all(x.grad(&grads).unwrap());
+        let x = filled([2, 3, 6, 6], 1, &device).require_grad();
+        let y = burn::tensor::activation::relu(norm.forward(conv.forward(x.clone())));
+        let theirs = all(x.grad(&y.sum().backward()).unwrap());
+        assert_close(&ours, &theirs, "conv_block while training");
     }
 }
