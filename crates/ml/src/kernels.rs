@@ -10,6 +10,7 @@
 //!   extension) whose backward pass ([`conv2d_backward`]) takes the weight gradient as one product with
 //!   the patches and the input gradient as a product scattered back onto the image; batch norm and
 //!   ReLU stay burn's.
+//!
 //! WebGPU keeps burn's layers. Tested against burn's values and gradients.
 
 use burn::backend::autodiff::Autodiff;
