@@ -267,6 +267,34 @@ fn post_with_floats(worker: &Worker, message: &ToHelper, values: &Float32Array) 
     worker.post_message(&envelope).is_ok()
 }
 
+/// Posts a message with its bytes beside it to each ready, living helper, at most `limit` of them (None:
+/// all); returns the pool indexes of those it reached.
+fn post_to_ready(
+    pool: &mut Pool,
+    limit: Option<usize>,
+    message: &ToHelper,
+    bytes: &[u8],
+) -> Vec<usize> {
+    let message = JsValue::from_str(&protocol::encode(message));
+    let array = Uint8Array::new_with_length(bytes.len() as u32);
+    array.copy_from(bytes);
+    let limit = limit.unwrap_or(usize::MAX);
+    let mut reached = Vec::new();
+    for (i, helper) in pool.helpers.iter().enumerate() {
+        if reached.len() < limit
+            && helper.ready
+            && !helper.dead
+            && helper
+                .worker
+                .post_message(&Array::of2(&message, &array))
+                .is_ok()
+        {
+            reached.push(i);
+        }
+    }
+    reached
+}
+
 impl GradientHelpers for Helpers {
     fn begin(&mut self, weights: &[u8], settings: StepSettings) -> usize {
         POOL.with(|pool| {
@@ -274,24 +302,10 @@ impl GradientHelpers for Helpers {
             pool.run += 1;
             pool.answers.clear();
             let run = pool.run;
-            let message =
-                JsValue::from_str(&protocol::encode(&ToHelper::ReplicaStart { run, settings }));
-            let bytes = Uint8Array::new_with_length(weights.len() as u32);
-            bytes.copy_from(weights);
-            let limit = self.limit.unwrap_or(usize::MAX);
-            let mut members = Vec::new();
-            for (i, helper) in pool.helpers.iter_mut().enumerate() {
-                if members.len() < limit
-                    && helper.ready
-                    && !helper.dead
-                    && helper
-                        .worker
-                        .post_message(&Array::of2(&message, &bytes))
-                        .is_ok()
-                {
-                    helper.computing = None;
-                    members.push(i);
-                }
+            let message = ToHelper::ReplicaStart { run, settings };
+            let members = post_to_ready(&mut pool, self.limit, &message, weights);
+            for &i in &members {
+                pool.helpers[i].computing = None;
             }
             pool.members = members;
             pool.members.len()
@@ -333,24 +347,10 @@ impl GradientHelpers for Helpers {
             pool.evaluation += 1;
             pool.scores.clear();
             let job = pool.evaluation;
-            let message =
-                JsValue::from_str(&protocol::encode(&ToHelper::ScoreStart { job, mirror }));
-            let bytes = Uint8Array::new_with_length(file.len() as u32);
-            bytes.copy_from(file);
-            let limit = self.limit.unwrap_or(usize::MAX);
-            let mut scorers = Vec::new();
-            for (i, helper) in pool.helpers.iter_mut().enumerate() {
-                if scorers.len() < limit
-                    && helper.ready
-                    && !helper.dead
-                    && helper
-                        .worker
-                        .post_message(&Array::of2(&message, &bytes))
-                        .is_ok()
-                {
-                    helper.scoring.clear();
-                    scorers.push(i);
-                }
+            let message = ToHelper::ScoreStart { job, mirror };
+            let scorers = post_to_ready(&mut pool, self.limit, &message, file);
+            for &i in &scorers {
+                pool.helpers[i].scoring.clear();
             }
             pool.scorers = scorers;
             pool.scorers.len()
