@@ -460,6 +460,135 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Flex, C> {
     }
 }
 
+/// 2x2 max pooling with stride 2 over `[planes, h, w]` (an odd last row or column dropped, as burn's):
+/// the maximum of each window, the first one in row-major order on ties.
+pub fn max_pool_2x2_f32(input: &[f32], planes: usize, [h, w]: [usize; 2]) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut out = vec![0.0f32; planes * oh * ow];
+    for (p, plane) in input.chunks_exact(h * w).take(planes).enumerate() {
+        for y in 0..oh {
+            let (top, bottom) = (&plane[2 * y * w..][..w], &plane[(2 * y + 1) * w..][..w]);
+            let row = &mut out[(p * oh + y) * ow..][..ow];
+            for (x, o) in row.iter_mut().enumerate() {
+                let m = |a: f32, b: f32| if b > a { b } else { a };
+                *o = m(
+                    m(m(top[2 * x], top[2 * x + 1]), bottom[2 * x]),
+                    bottom[2 * x + 1],
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The input gradient of [`max_pool_2x2_f32`]: each window's gradient goes to the position of its
+/// maximum (the first one on ties), as burn's pooling gives it.
+pub fn max_pool_2x2_backward(
+    input: &[f32],
+    grad: &[f32],
+    planes: usize,
+    [h, w]: [usize; 2],
+) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut out = vec![0.0f32; input.len()];
+    for p in 0..planes {
+        let plane = &input[p * h * w..(p + 1) * h * w];
+        for y in 0..oh {
+            for x in 0..ow {
+                let at = [
+                    2 * y * w + 2 * x,
+                    2 * y * w + 2 * x + 1,
+                    (2 * y + 1) * w + 2 * x,
+                    (2 * y + 1) * w + 2 * x + 1,
+                ];
+                let best = at[1..]
+                    .iter()
+                    .fold(at[0], |b, &i| if plane[i] > plane[b] { i } else { b });
+                out[p * h * w + best] += grad[(p * oh + y) * ow + x];
+            }
+        }
+    }
+    out
+}
+
+/// 2x2 max pooling as a backend operation, for the CPU backend (flex): one pass forward and one pass
+/// backward instead of flex's pooling with indices.
+#[backend_extension(Flex, Autodiff)]
+pub trait PoolOps: Backend {
+    /// [`max_pool_2x2_f32`] of `x` `[n, c, h, w]`.
+    fn own_max_pool_2x2(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+fn pool_forward<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    let device = x.device();
+    let [n, c, h, w] = x.shape().dims::<4>();
+    let out = max_pool_2x2_f32(&floats::<B>(x), n * c, [h, w]);
+    B::float_from_data(TensorData::new(out, [n, c, h / 2, w / 2]), &device)
+}
+
+impl PoolOps for Flex {
+    fn own_max_pool_2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        pool_forward::<Flex>(x)
+    }
+}
+
+impl<C: CheckpointStrategy> PoolOps for Autodiff<Flex, C> {
+    fn own_max_pool_2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct PoolBackward;
+
+        impl<B: Backend> Backward<B, 1> for PoolBackward {
+            type State = FloatTensor<B>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let x = ops.state;
+                let device = x.device();
+                let dims = x.shape().dims::<4>();
+                let [n, c, h, w] = dims;
+                let gx = max_pool_2x2_backward(&floats::<B>(x), &floats::<B>(grad), n * c, [h, w]);
+                if let Some(node) = node_x {
+                    grads.register::<B>(
+                        node.id,
+                        B::float_from_data(TensorData::new(gx, dims), &device),
+                    );
+                }
+            }
+        }
+
+        match PoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let xp = x.primitive().clone();
+                let out = pool_forward::<Flex>(xp.clone());
+                prep.finish(xp, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(pool_forward::<Flex>(x.into_primitive())),
+        }
+    }
+}
+
+/// A network's 2x2 max pooling (stride 2): on the CPU backend, for training and inference, [`PoolOps`];
+/// on WebGPU, burn's `MaxPool2d`. Both give the same values and gradients (a test checks them, ties
+/// included).
+pub fn pool_2x2(pool: &burn::nn::pool::MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    let device = x.device();
+    if device == Device::flex() || device == Device::flex().autodiff() {
+        Tensor::from_dispatch(<Dispatch as PoolOps>::own_max_pool_2x2(x.into_dispatch()))
+    } else {
+        pool.forward(x)
+    }
+}
+
 /// A training convolution (autodiff on the CPU backend) through [`ConvOps`].
 fn train_conv(conv: &Conv2d, x: Tensor<4>, padding: [usize; 4]) -> Tensor<4> {
     let weight = conv.weight.val();
@@ -657,6 +786,56 @@ mod tests {
                 burns,
                 &what,
             );
+        }
+    }
+
+    /// The same values and input gradients as burn's `MaxPool2d([2, 2])`, on even and odd sides, for
+    /// training and inference, with distinct values and with ties (the zeros ReLU leaves).
+    #[test]
+    fn pooling_matches_burns_values_and_gradients() {
+        let pool = burn::nn::pool::MaxPool2dConfig::new([2, 2]).init();
+        for ties in [false, true] {
+            for [n, c, h, w] in [[2, 3, 8, 8], [1, 2, 7, 7], [2, 4, 28, 28], [1, 1, 5, 6]] {
+                let len = n * c * h * w;
+                let values: Vec<f32> = (0..len)
+                    .map(|i| {
+                        let v = ((i * 7919) % len) as f32 / len as f32 - 0.5;
+                        if ties { v.clamp(0.0, 0.3) } else { v }
+                    })
+                    .collect();
+                let weights: Vec<f32> = (0..n * c * (h / 2) * (w / 2))
+                    .map(|i| ((i * 31) % 17) as f32 - 8.0)
+                    .collect();
+                let device = Device::flex().autodiff();
+                let run = |ours: bool| {
+                    let x = Tensor::<4>::from_data(
+                        TensorData::new(values.clone(), [n, c, h, w]),
+                        &device,
+                    )
+                    .require_grad();
+                    let y = if ours {
+                        pool_2x2(&pool, x.clone())
+                    } else {
+                        pool.forward(x.clone())
+                    };
+                    let dims = y.dims();
+                    let weight =
+                        Tensor::<4>::from_data(TensorData::new(weights.clone(), dims), &device);
+                    let grads = (y.clone() * weight).sum().backward();
+                    (dims, all(y), all(x.grad(&grads).unwrap()))
+                };
+                let what = format!("{n}x{c}x{h}x{w}, ties {ties}");
+                let (dims, out, grad) = run(true);
+                let (burn_dims, burn_out, burn_grad) = run(false);
+                assert_eq!(dims, burn_dims, "{what}");
+                assert_eq!(out, burn_out, "{what}");
+                assert_eq!(grad, burn_grad, "{what}");
+                // Inference on the CPU backend gives the same values.
+                let plain = Device::flex();
+                let x =
+                    Tensor::<4>::from_data(TensorData::new(values.clone(), [n, c, h, w]), &plain);
+                assert_eq!(all(pool_2x2(&pool, x)), burn_out, "{what}, inference");
+            }
         }
     }
 

@@ -95,7 +95,8 @@ impl CnnBlock {
     }
 
     fn pool(&self, x: Tensor<4>) -> Tensor<4> {
-        self.dropout.forward(crate::tensor::pool_2x2(&self.pool, x))
+        self.dropout
+            .forward(crate::kernels::pool_2x2(&self.pool, x))
     }
 }
 

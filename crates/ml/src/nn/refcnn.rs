@@ -93,7 +93,7 @@ impl RefCnn {
     /// - input: `[batch, 64, 24, 24]`
     /// - output: `[batch, 128]`
     pub fn embed(&self, features: Tensor<4>) -> Tensor<2> {
-        let x = crate::tensor::pool_2x2(&self.pool, features); // [batch, 64, 12, 12]
+        let x = crate::kernels::pool_2x2(&self.pool, features); // [batch, 64, 12, 12]
         let x = x.flatten(1, 3); // [batch, 9216]
         relu(self.fc1.forward(x)) // [batch, 128]
     }
