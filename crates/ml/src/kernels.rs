@@ -11,7 +11,8 @@
 //!   the patches and the input gradient as a product scattered back onto the image; batch norm and
 //!   ReLU stay burn's.
 //!
-//! WebGPU keeps burn's layers. Tested against burn's values and gradients.
+//! 2x2 max pooling is an operation of its own too ([`PoolOps`], [`pool_2x2`]): one pass forward, one
+//! backward. WebGPU keeps burn's layers. Tested against burn's values and gradients.
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
