@@ -185,12 +185,7 @@ pub async fn evaluate_shared(
             }
         }
         if let Some(index) = waiting.pop_back() {
-            let batch = batch_of(index);
-            scores[index] = Some(if mirror {
-                Mirrored(model).probabilities(&batch).await?
-            } else {
-                model.probabilities(&batch).await?
-            });
+            scores[index] = Some(probabilities(model, mirror, &batch_of(index)).await?);
         }
         // The helpers' answers arrive while the host's message loop runs.
         host.pause().await;
@@ -269,11 +264,21 @@ impl Scorer {
 
     /// Class probabilities of a chunk, `[images, classes]` row-major.
     pub async fn score(&self, batch: &Batch) -> Result<Vec<f32>, TrainError> {
-        if self.mirror {
-            Mirrored(&self.model).probabilities(batch).await
-        } else {
-            self.model.probabilities(batch).await
-        }
+        probabilities(&self.model, self.mirror, batch).await
+    }
+}
+
+/// A model's class probabilities of a batch, each image's averaged with its mirror image's when
+/// `mirror` ([`Mirrored`]): what this thread and the helpers compute for a chunk.
+async fn probabilities(
+    model: &Trained,
+    mirror: bool,
+    batch: &Batch,
+) -> Result<Vec<f32>, TrainError> {
+    if mirror {
+        Mirrored(model).probabilities(batch).await
+    } else {
+        model.probabilities(batch).await
     }
 }
 

@@ -54,6 +54,17 @@ impl ConvShape {
     }
 }
 
+/// The output columns `first..last` whose input column under kernel column `j` lies inside the image
+/// (the others fall in the padding).
+fn inside_columns(s: &ConvShape, j: usize, ow: usize) -> (usize, usize) {
+    let (sw, pl) = (s.stride[1], s.padding[1]);
+    let first = pl.saturating_sub(j).div_ceil(sw).min(ow);
+    let last = ((s.width + pl).saturating_sub(j))
+        .div_ceil(sw)
+        .clamp(first, ow);
+    (first, last)
+}
+
 /// Gathers one image's patches: row `(c * kh + i) * kw + j` holds, for every output pixel, the input
 /// value under kernel tap `(c, i, j)` (zero in the padding).
 fn gather(image: &[f32], s: &ConvShape, [oh, ow]: [usize; 2], col: &mut [f32]) {
@@ -66,11 +77,7 @@ fn gather(image: &[f32], s: &ConvShape, [oh, ow]: [usize; 2], col: &mut [f32]) {
         for i in 0..kh {
             for j in 0..kw {
                 let row = &mut col[((c * kh + i) * kw + j) * pixels..][..pixels];
-                // The output columns whose input column is inside the image.
-                let first = pl.saturating_sub(j).div_ceil(sw).min(ow);
-                let last = ((s.width + pl).saturating_sub(j))
-                    .div_ceil(sw)
-                    .clamp(first, ow);
+                let (first, last) = inside_columns(s, j, ow);
                 for oy in 0..oh {
                     let out = &mut row[oy * ow..(oy + 1) * ow];
                     let iy = (oy * sh + i).wrapping_sub(pt);
@@ -126,31 +133,16 @@ pub fn conv2d(input: &[f32], weight: &[f32], bias: &[f32], s: &ConvShape, relu: 
             gather(image, s, [oh, ow], &mut col);
             &col
         };
-        // out[o][p] = bias[o] + sum over taps of weight[o][t] * patches[t][p]. The sizes are checked
-        // above, so every pointer stays inside its slice.
-        unsafe {
-            gemm::gemm(
-                s.out_channels,
-                pixels,
-                taps,
-                out.as_mut_ptr(),
-                1,
-                pixels as isize,
-                true,
-                weight.as_ptr(),
-                1,
-                taps as isize,
-                patches.as_ptr(),
-                1,
-                pixels as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+        // out[o][p] = bias[o] + sum over taps of weight[o][t] * patches[t][p].
+        product(
+            out,
+            true,
+            (s.out_channels, pixels, taps),
+            weight,
+            (1, taps),
+            patches,
+            (1, pixels),
+        );
         if relu {
             // A select, not `f32::max`: its NaN rule keeps LLVM from vectorising it on wasm.
             for v in out.iter_mut() {
@@ -172,10 +164,7 @@ fn scatter(col: &[f32], s: &ConvShape, [oh, ow]: [usize; 2], image: &mut [f32]) 
         for i in 0..kh {
             for j in 0..kw {
                 let row = &col[((c * kh + i) * kw + j) * pixels..][..pixels];
-                let first = pl.saturating_sub(j).div_ceil(sw).min(ow);
-                let last = ((s.width + pl).saturating_sub(j))
-                    .div_ceil(sw)
-                    .clamp(first, ow);
+                let (first, last) = inside_columns(s, j, ow);
                 for oy in 0..oh {
                     let iy = (oy * sh + i).wrapping_sub(pt);
                     if iy >= s.height {
@@ -578,12 +567,16 @@ impl<C: CheckpointStrategy> PoolOps for Autodiff<Flex, C> {
     }
 }
 
+/// True on the CPU backend (flex), plain or with autodiff: where the operations of this module run.
+fn on_cpu(device: &Device) -> bool {
+    *device == Device::flex() || *device == Device::flex().autodiff()
+}
+
 /// A network's 2x2 max pooling (stride 2): on the CPU backend, for training and inference, [`PoolOps`];
 /// on WebGPU, burn's `MaxPool2d`. Both give the same values and gradients (a test checks them, ties
 /// included).
 pub fn pool_2x2(pool: &burn::nn::pool::MaxPool2d, x: Tensor<4>) -> Tensor<4> {
-    let device = x.device();
-    if device == Device::flex() || device == Device::flex().autodiff() {
+    if on_cpu(&x.device()) {
         Tensor::from_dispatch(<Dispatch as PoolOps>::own_max_pool_2x2(x.into_dispatch()))
     } else {
         pool.forward(x)
@@ -627,19 +620,16 @@ pub fn conv_block(conv: &Conv2d, norm: Option<&BatchNorm>, relu: bool, x: Tensor
         PaddingConfig2d::Same => None,
     };
     let device = x.device();
-    let ours =
-        !x.is_autodiff() && device == Device::flex() && conv.groups == 1 && conv.dilation == [1, 1];
-    if let (true, Some(padding)) = (ours, padding)
+    // The padding, where this module's convolution can take the layer.
+    let own = padding.filter(|_| conv.groups == 1 && conv.dilation == [1, 1] && on_cpu(&device));
+    if let Some(padding) = own
+        && !x.is_autodiff()
         && let Some(y) = fused(conv, norm, relu, x.clone(), padding, &device)
     {
         return y;
     }
-    let trainable = x.is_autodiff()
-        && device == Device::flex().autodiff()
-        && conv.groups == 1
-        && conv.dilation == [1, 1];
-    let y = match padding {
-        Some(padding) if trainable => train_conv(conv, x, padding),
+    let y = match own {
+        Some(padding) if x.is_autodiff() => train_conv(conv, x, padding),
         _ => conv.forward(x),
     };
     let y = match norm {

@@ -267,6 +267,23 @@ fn post_with_floats(worker: &Worker, message: &ToHelper, values: &Float32Array) 
     worker.post_message(&envelope).is_ok()
 }
 
+/// Posts a message with a batch's pixels beside it.
+fn post_batch(worker: &Worker, message: &ToHelper, batch: &Batch) -> bool {
+    post_with_floats(worker, message, &Float32Array::from(&batch.pixels[..]))
+}
+
+/// Helper number `number` of a job's `members` (pool indexes), unless it failed.
+fn living<'a>(
+    helpers: &'a mut [Helper],
+    members: &[usize],
+    number: usize,
+) -> Option<&'a mut Helper> {
+    members
+        .get(number)
+        .map(|&i| &mut helpers[i])
+        .filter(|h| !h.dead)
+}
+
 /// Posts a message with its bytes beside it to each ready, living helper, at most `limit` of them (None:
 /// all); returns the pool indexes of those it reached.
 fn post_to_ready(
@@ -316,13 +333,12 @@ impl GradientHelpers for Helpers {
         POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
             let run = pool.run;
-            let Some(&i) = pool.members.get(helper) else {
+            let Pool {
+                helpers, members, ..
+            } = &mut *pool;
+            let Some(h) = living(helpers, members, helper) else {
                 return false;
             };
-            let h = &mut pool.helpers[i];
-            if h.dead {
-                return false;
-            }
             let message = ToHelper::ReplicaStep {
                 run,
                 step,
@@ -331,7 +347,7 @@ impl GradientHelpers for Helpers {
                 cols: part.cols,
                 labels: part.labels.clone(),
             };
-            let sent = post_with_floats(&h.worker, &message, &Float32Array::from(&part.pixels[..]));
+            let sent = post_batch(&h.worker, &message, part);
             h.computing = sent.then_some(step);
             sent
         })
@@ -361,13 +377,12 @@ impl GradientHelpers for Helpers {
         POOL.with(|pool| {
             let mut pool = pool.borrow_mut();
             let job = pool.evaluation;
-            let Some(&i) = pool.scorers.get(helper) else {
+            let Pool {
+                helpers, scorers, ..
+            } = &mut *pool;
+            let Some(h) = living(helpers, scorers, helper) else {
                 return false;
             };
-            let h = &mut pool.helpers[i];
-            if h.dead {
-                return false;
-            }
             let message = ToHelper::ScoreChunk {
                 job,
                 index,
@@ -376,8 +391,7 @@ impl GradientHelpers for Helpers {
                 cols: chunk.cols,
                 images: chunk.len(),
             };
-            let sent =
-                post_with_floats(&h.worker, &message, &Float32Array::from(&chunk.pixels[..]));
+            let sent = post_batch(&h.worker, &message, chunk);
             if sent {
                 h.scoring.push(index);
             }
