@@ -26,6 +26,8 @@ use burn::nn::conv::Conv2d;
 use burn::nn::norm::BatchNorm;
 use burn::prelude::*;
 
+use crate::matmul::{self, Lhs, times_transposed_with};
+
 /// The sizes of a 2-D convolution over a batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ConvShape {
@@ -106,6 +108,18 @@ fn gather(image: &[f32], s: &ConvShape, [oh, ow]: [usize; 2], col: &mut [f32]) {
 /// `input` is `[batch, channels, height, width]`, `weight` `[out_channels, channels, kh, kw]`, the
 /// result `[batch, out_channels, oh, ow]`, all row-major.
 pub fn conv2d(input: &[f32], weight: &[f32], bias: &[f32], s: &ConvShape, relu: bool) -> Vec<f32> {
+    convolve(input, weight, bias, s, relu, matmul::OWN)
+}
+
+/// [`conv2d`] with the page's products (`own`, [`matmul`]) or gemm's.
+fn convolve(
+    input: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    s: &ConvShape,
+    relu: bool,
+    own: bool,
+) -> Vec<f32> {
     let [oh, ow] = s.output();
     let pixels = oh * ow;
     let taps = s.channels * s.kernel[0] * s.kernel[1];
@@ -114,6 +128,7 @@ pub fn conv2d(input: &[f32], weight: &[f32], bias: &[f32], s: &ConvShape, relu: 
     assert_eq!(weight.len(), s.out_channels * taps, "weight size");
     assert_eq!(bias.len(), s.out_channels, "bias size");
     let mut output = vec![0.0f32; s.batch * s.out_channels * pixels];
+    let lhs = Lhs::with(weight, (s.out_channels, taps), (taps, 1), own);
     // A 1x1 convolution with stride 1 and no padding multiplies the image itself.
     let direct = s.kernel == [1, 1] && s.stride == [1, 1] && s.padding == [0; 4];
     let mut col = if direct {
@@ -134,15 +149,7 @@ pub fn conv2d(input: &[f32], weight: &[f32], bias: &[f32], s: &ConvShape, relu: 
             &col
         };
         // out[o][p] = bias[o] + sum over taps of weight[o][t] * patches[t][p].
-        product(
-            out,
-            true,
-            (s.out_channels, pixels, taps),
-            weight,
-            (1, taps),
-            patches,
-            (1, pixels),
-        );
+        lhs.times(patches, pixels, out, true);
         if relu {
             // A select, not `f32::max`: its NaN rule keeps LLVM from vectorising it on wasm.
             for v in out.iter_mut() {
@@ -188,45 +195,6 @@ fn scatter(col: &[f32], s: &ConvShape, [oh, ow]: [usize; 2], image: &mut [f32]) 
     }
 }
 
-/// One product `dst (+)= lhs x rhs` of row-major or transposed operands: `m x k` times `k x n`, each
-/// operand given with its column and row strides.
-#[allow(clippy::too_many_arguments)]
-fn product(
-    dst: &mut [f32],
-    accumulate: bool,
-    (m, n, k): (usize, usize, usize),
-    lhs: &[f32],
-    (lhs_cs, lhs_rs): (usize, usize),
-    rhs: &[f32],
-    (rhs_cs, rhs_rs): (usize, usize),
-) {
-    assert!(dst.len() >= m * n && lhs.len() >= m * k && rhs.len() >= k * n);
-    // The strides address only elements inside the slices (checked above for the shapes used).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            rhs_cs as isize,
-            rhs_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
 /// The gradients of [`conv2d`] (without ReLU) from the output's gradient `grad`: of the input, the
 /// weight and the bias.
 pub fn conv2d_backward(
@@ -234,6 +202,17 @@ pub fn conv2d_backward(
     weight: &[f32],
     grad: &[f32],
     s: &ConvShape,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    convolve_backward(input, weight, grad, s, matmul::OWN)
+}
+
+/// [`conv2d_backward`] with the page's products (`own`, [`matmul`]) or gemm's.
+fn convolve_backward(
+    input: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    s: &ConvShape,
+    own: bool,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let [oh, ow] = s.output();
     let pixels = oh * ow;
@@ -248,6 +227,7 @@ pub fn conv2d_backward(
     let mut grad_bias = vec![0.0f32; s.out_channels];
     let mut col = vec![0.0f32; taps * pixels];
     let mut col_grad = vec![0.0f32; taps * pixels];
+    let transposed = Lhs::with(weight, (taps, s.out_channels), (1, taps), own);
     for b in 0..s.batch {
         let image = &input[b * image_len..(b + 1) * image_len];
         let g = &grad[b * out_len..(b + 1) * out_len];
@@ -256,25 +236,16 @@ pub fn conv2d_backward(
         }
         gather(image, s, [oh, ow], &mut col);
         // grad_weight[o][t] += sum over pixels of g[o][p] * col[t][p].
-        product(
+        times_transposed_with(
+            g,
+            &col,
+            (s.out_channels, taps, pixels),
             &mut grad_weight,
             true,
-            (s.out_channels, taps, pixels),
-            g,
-            (1, pixels),
-            &col,
-            (pixels, 1),
+            own,
         );
         // col_grad[t][p] = sum over output channels of weight[o][t] * g[o][p].
-        product(
-            &mut col_grad,
-            false,
-            (taps, pixels, s.out_channels),
-            weight,
-            (taps, 1),
-            g,
-            (1, pixels),
-        );
+        transposed.times(g, pixels, &mut col_grad, false);
         scatter(
             &col_grad,
             s,
@@ -947,5 +918,52 @@ mod tests {
         let y = burn::tensor::activation::relu(norm.forward(conv.forward(x.clone())));
         let theirs = all(x.grad(&y.sum().backward()).unwrap());
         assert_close(&ours, &theirs, "conv_block while training");
+    }
+
+    /// The page computes the convolution with its own products ([`matmul`]), natively gemm does: both
+    /// give the same values and gradients on the networks' shapes.
+    #[test]
+    fn the_pages_products_give_the_same_convolution() {
+        // (channels, out channels, side, kernel, stride, padding): the reference CNN's two layers, a
+        // ResNet block's, its stride-2 layer and shortcut, and odd sizes.
+        let cases = [
+            (1, 32, 28, 3, 1, 0),
+            (32, 64, 26, 3, 1, 0),
+            (16, 16, 28, 3, 1, 1),
+            (16, 32, 28, 3, 2, 1),
+            (16, 32, 28, 1, 2, 0),
+            (3, 5, 7, 3, 1, 1),
+            (6, 4, 7, 1, 1, 0),
+        ];
+        for (k, (c, oc, side, kernel, stride, pad)) in cases.into_iter().enumerate() {
+            let s = ConvShape {
+                batch: 3,
+                channels: c,
+                height: side,
+                width: side + 1,
+                out_channels: oc,
+                kernel: [kernel; 2],
+                stride: [stride; 2],
+                padding: [pad; 4],
+            };
+            let value = |len: usize, seed: usize| -> Vec<f32> {
+                (0..len)
+                    .map(|i| (((i * 7919 + seed * 104_729) % 2003) as f32 / 1001.5) - 1.0)
+                    .collect()
+            };
+            let x = value(3 * c * side * (side + 1), k);
+            let w = value(oc * c * kernel * kernel, k + 1);
+            let b = value(oc, k + 2);
+            let what = format!("{s:?}");
+            let ours = convolve(&x, &w, &b, &s, true, true);
+            let gemms = convolve(&x, &w, &b, &s, true, false);
+            assert_close(&ours, &gemms, &format!("{what}: output"));
+            let g = value(ours.len(), k + 3);
+            let ours = convolve_backward(&x, &w, &g, &s, true);
+            let gemms = convolve_backward(&x, &w, &g, &s, false);
+            assert_close(&ours.0, &gemms.0, &format!("{what}: input gradient"));
+            assert_close(&ours.1, &gemms.1, &format!("{what}: weight gradient"));
+            assert_close(&ours.2, &gemms.2, &format!("{what}: bias gradient"));
+        }
     }
 }

@@ -10,6 +10,7 @@ pub mod evaluation;
 pub mod gradcam;
 pub mod host;
 pub mod kernels;
+pub mod matmul;
 pub mod metrics;
 pub mod model;
 pub mod nn;
