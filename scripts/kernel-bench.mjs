@@ -36,6 +36,15 @@ const shapes = [
 const run = (kind, m, n, k, reps, own) => kind === "weight"
   ? x.weight_gradient(m, n, k, reps, own)
   : x.forward(m, n, k, reps, own, kind === "transposed");
+// The ceiling of one core in this engine: independent SIMD128 multiplies and adds, no memory traffic.
+x.peak(1000, 0.999, 0.001);
+let ceiling = 0;
+for (let i = 0; i < 4; i++) {
+  const iters = 2e7, start = performance.now();
+  x.peak(iters, 0.999, 0.001);
+  ceiling = Math.max(ceiling, 96 * iters / ((performance.now() - start) / 1000) / 1e9);
+}
+console.log(`ceiling (SIMD128 multiply + add, one core, no memory traffic): ${ceiling.toFixed(1)} GFLOP/s`);
 console.log("| product | m x n x k | gemm GFLOP/s | ours GFLOP/s | ours / gemm |");
 console.log("|---|---|---|---|---|");
 for (const [what, m, n, k, kind] of shapes) {

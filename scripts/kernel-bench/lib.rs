@@ -44,3 +44,21 @@ pub extern "C" fn weight_gradient(m: usize, n: usize, k: usize, reps: usize, own
     }
     c.iter().sum()
 }
+
+/// The ceiling: `iters` rounds of 12 independent chains of a SIMD128 multiply then add (4 lanes each), with
+/// no memory traffic; 96 flops a round.
+#[unsafe(no_mangle)]
+pub extern "C" fn peak(iters: usize, m: f32, c: f32) -> f32 {
+    use core::arch::wasm32::*;
+    let (m, c) = (f32x4_splat(m), f32x4_splat(c));
+    let mut acc = [f32x4_splat(1.0); 12];
+    for (i, a) in acc.iter_mut().enumerate() {
+        *a = f32x4_splat(1.0 + i as f32 / 16.0);
+    }
+    for _ in 0..iters {
+        for a in acc.iter_mut() {
+            *a = f32x4_add(f32x4_mul(*a, m), c);
+        }
+    }
+    acc.iter().map(|a| f32x4_extract_lane::<0>(*a)).sum()
+}
