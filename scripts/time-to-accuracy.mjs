@@ -20,7 +20,7 @@ try {
   const epochs = [];
   for (;;) {
     const status = await byTestId(page, 'run-status').textContent().catch(() => '');
-    if (start === null && ['training', 'running', 'evaluating'].some((s) => status.toLowerCase().includes(s))) {
+    if (start === null && status === 'running') {
       start = performance.now();
     }
     const label = await byTestId(page, 'accuracy-chart').getAttribute('aria-label').catch(() => null);

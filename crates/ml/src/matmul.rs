@@ -3,14 +3,15 @@
 //! - [`Lhs`]: `c (+)= a x b` with `b` and `c` row-major. `a` is packed once in panels of [`MR`] rows,
 //!   so the weights are packed once per batch, not once per image; `b` is read where it lies, [`NR`]
 //!   columns at a time, and each step of the sum splats one value of `a` against two vectors of `b`.
-//! - [`times_transposed`]: `c (+)= a x bᵀ` with both operands' rows along the sum (the weight
+//! - [`times_transposed_with`]: `c (+)= a x bᵀ` with both operands' rows along the sum (the weight
 //!   gradient: the output's gradient times the patches), as dot products four lanes wide, so neither
 //!   operand is copied.
 //!
 //! Why: gemm's wasm kernel keeps 12 accumulators plus its operands in flight, more than the 15 vector
 //! registers V8 gives wasm on x86-64, and it packs both operands on every call (once per image here).
-//! These keep 8 accumulators. The same code runs natively on plain four-float arrays, so the tests
-//! check it against gemm (BENCHMARKS.md, "A matrix product of our own for the page").
+//! These keep 8 accumulators. Each entry point takes `own` (our product, or gemm's), and [`OWN`] says
+//! which the build computes with. The same code runs natively on SSE registers (on x86-64; elsewhere on
+//! plain four-float arrays), so the tests check it against gemm (BENCHMARKS.md, "A matrix product of our own for the page").
 
 /// Rows of `a` per panel of the [`Lhs`] product.
 pub const MR: usize = 4;
@@ -183,12 +184,8 @@ pub struct Lhs<'a> {
 }
 
 impl<'a> Lhs<'a> {
-    /// `a` is `m x k`, element `(i, p)` at `a[i * strides.0 + p * strides.1]`.
-    pub fn new(a: &'a [f32], (m, k): (usize, usize), strides: (usize, usize)) -> Lhs<'a> {
-        Lhs::with(a, (m, k), strides, OWN)
-    }
-
-    /// [`Lhs::new`], with our product (`own`) or gemm's.
+    /// `a` is `m x k`, element `(i, p)` at `a[i * strides.0 + p * strides.1]`, multiplied by our
+    /// product (`own`: packed here) or gemm's.
     pub fn with(
         a: &'a [f32],
         (m, k): (usize, usize),
@@ -241,9 +238,15 @@ impl<'a> Lhs<'a> {
             }
             return;
         }
-        let full = n / NR * NR;
         // The last columns, copied into whole tiles padded with zeros.
-        let mut tail = vec![0.0f32; if full < n { KC.min(k) * NR } else { 0 }];
+        let mut tail = vec![
+            0.0f32;
+            if !n.is_multiple_of(NR) {
+                KC.min(k) * NR
+            } else {
+                0
+            }
+        ];
         let mut out = [0.0f32; MR * NR];
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
@@ -320,18 +323,8 @@ unsafe fn tile(
     }
 }
 
-/// `c (+)= a x bᵀ`: `a` is `m x k`, `b` `n x k` and `c` `m x n`, all row-major and contiguous.
-pub fn times_transposed(
-    a: &[f32],
-    b: &[f32],
-    (m, n, k): (usize, usize, usize),
-    c: &mut [f32],
-    accumulate: bool,
-) {
-    times_transposed_with(a, b, (m, n, k), c, accumulate, OWN)
-}
-
-/// [`times_transposed`], with our product (`own`) or gemm's.
+/// `c (+)= a x bᵀ`: `a` is `m x k`, `b` `n x k` and `c` `m x n`, all row-major and contiguous; our
+/// product (`own`) or gemm's.
 pub fn times_transposed_with(
     a: &[f32],
     b: &[f32],
