@@ -79,6 +79,10 @@ CURRENT_STEP="C++ compiler (the cargo-fuzz targets build libFuzzer in the tests)
 step "$CURRENT_STEP"
 if ! have c++; then apt_install g++; fi
 
+CURRENT_STEP="Vulkan on the CPU (Mesa's lavapipe: the native tests train on wgpu without a GPU)"
+step "$CURRENT_STEP"
+if ! ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1; then apt_install mesa-vulkan-drivers libvulkan1; fi
+
 CURRENT_STEP="node tools (wasm-opt, browser driver)"
 step "$CURRENT_STEP"
 if ! have npm; then apt_install nodejs npm; fi

@@ -240,7 +240,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         let key = key.replace('-', "_");
         let known = match key.as_str() {
             "model" | "val" | "seed" | "data" | "backend" | "steps" | "parallel" | "save"
-            | "load" | "recipe" => true,
+            | "load" | "recipe" | "wgrad" => true,
             "no_augment" => settings.set("augment", "0"),
             _ => settings.set(&key, value),
         };
@@ -263,6 +263,19 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
             (device, Some(adapter))
         }
         other => return Err(format!("unknown --backend {other}")),
+    };
+    // How training on wgpu takes the convolutions' weight gradients: opening the device chose from the
+    // adapter (products on a GPU, burn's direct kernel on a CPU adapter); `--wgrad` overrides it.
+    match options.get("wgrad").map(String::as_str) {
+        None => {}
+        Some("products") => atelier_ml::gpu_conv::set_weight_gradient_as_products(true),
+        Some("direct") => atelier_ml::gpu_conv::set_weight_gradient_as_products(false),
+        Some(other) => return Err(format!("unknown --wgrad {other} (products or direct)")),
+    }
+    let wgrad = match atelier_ml::gpu_conv::weight_gradient_as_products() {
+        _ if adapter.is_none() || cfg!(feature = "autotune") => None,
+        true => Some("products"),
+        false => Some("direct"),
     };
     let threads = match settings.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -363,6 +376,7 @@ pub fn run(options: &HashMap<String, String>) -> Result<String, String> {
         "settings": changed,
         "backend": backend,
         "adapter": adapter,
+        "wgrad": wgrad,
         "parallel": options.contains_key("parallel"),
         "helpers_used": outcome.helpers_used,
         "epochs_run": outcome.epochs.len(),

@@ -7,7 +7,9 @@
 //!  (`--trees 100 --parallel`). `--save` writes the trained model as the page's model file; `--load FILE`
 //!  scores a saved model on the test set instead of training one; `--tta` tests with mirror images too.
 //!  `--data DIR` reads another IDX set; `--data fashion-colour` tints Fashion-MNIST; `--data
-//!  cifar10:PATH` (or `cifar100:`) reads CIFAR's binary files from a folder or the `.tar.gz`.
+//!  cifar10:PATH` (or `cifar100:`) reads CIFAR's binary files from a folder or the `.tar.gz`. On wgpu,
+//!  `--wgrad products|direct` says how the convolutions' weight gradients are computed (as matrix
+//!  products, or burn's direct kernel; by default products unless the adapter runs on the CPU).
 
 use std::collections::HashMap;
 

@@ -38,11 +38,16 @@ async fn open_webgpu() -> Result<
     ),
     String,
 > {
-    Device::wgpu_options()
+    let (device, setup) = Device::wgpu_options()
         .init_with_setup_async()
         .await
-        .map(|(device, setup)| (device, setup.device, setup.adapter.get_info()))
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    let info = setup.adapter.get_info();
+    // A GPU gets the convolutions' weight gradients as matrix products; an adapter on the CPU keeps
+    // burn's direct kernel, which is faster there (see `gpu_conv`).
+    let on_cpu = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
+    crate::gpu_conv::set_weight_gradient_as_products(!on_cpu);
+    Ok((device, setup.device, info))
 }
 
 /// Runs a tiny computation and reads it back: proves the device works end to end, not only that it opened.

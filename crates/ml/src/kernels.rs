@@ -9,10 +9,11 @@
 //! - Training: the convolution is a backend operation of its own ([`ConvOps`], a burn backend
 //!   extension) whose backward pass ([`conv2d_backward`]) takes the weight gradient as one product with
 //!   the patches and the input gradient as a product scattered back onto the image; batch norm and
-//!   ReLU stay burn's.
+//!   ReLU stay burn's. Training on WebGPU takes the same operation, with burn's kernels apart from the
+//!   weight gradient, which is computed as matrix products there (module `gpu_conv`).
 //!
 //! 2x2 max pooling is an operation of its own too ([`PoolOps`], [`pool_2x2`]): one pass forward, one
-//! backward. WebGPU keeps burn's layers. Tested against burn's values and gradients.
+//! backward. WebGPU keeps burn's other layers. Tested against burn's values and gradients.
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -259,9 +260,10 @@ fn convolve_backward(
 /// A convolution's sizes as the training operation carries them (the batch and image sizes come
 /// from the tensors).
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Geometry {
-    stride: [usize; 2],
-    padding: [usize; 4],
+pub(crate) struct Geometry {
+    pub(crate) stride: [usize; 2],
+    /// Top, left, bottom, right.
+    pub(crate) padding: [usize; 4],
 }
 
 fn shape_of(x: &[usize], w: &[usize], g: Geometry) -> ConvShape {
@@ -284,9 +286,11 @@ fn floats<B: Backend>(t: FloatTensor<B>) -> Vec<f32> {
         .expect("the convolution computes in f32")
 }
 
-/// The convolution as a backend operation, for training on the CPU backend (flex): the forward pass
-/// and, under autodiff, a backward pass of our own ([`conv2d_backward`]) instead of flex's.
-#[backend_extension(Flex, Autodiff)]
+/// The convolution as a backend operation, for training: on the CPU backend (flex) the forward pass
+/// and, under autodiff, a backward pass of our own ([`conv2d_backward`]) instead of flex's; on WebGPU
+/// (burn's cubecl backend, implemented in `gpu_conv`) burn's forward pass and input gradient with the
+/// weight gradient as matrix products.
+#[backend_extension(Flex, Cube, Autodiff)]
 pub trait ConvOps: Backend {
     /// [`conv2d`] without ReLU: `x` `[n, c, h, w]`, `weight` `[oc, c, kh, kw]`, `bias` `[oc]`.
     #[allow(clippy::too_many_arguments)]
@@ -538,6 +542,11 @@ impl<C: CheckpointStrategy> PoolOps for Autodiff<Flex, C> {
     }
 }
 
+/// Whether training on WebGPU takes [`ConvOps`] (its weight gradient as matrix products on a GPU)
+/// rather than burn's convolution. Not with burn's `autotune` feature (the GPU bench's second build),
+/// where burn times its own candidates, the im2col product among them, and keeps the fastest.
+const GPU_WEIGHT_GRADIENT: bool = !cfg!(feature = "autotune");
+
 /// True on the CPU backend (flex), plain or with autodiff: where the operations of this module run.
 fn on_cpu(device: &Device) -> bool {
     *device == Device::flex() || *device == Device::flex().autodiff()
@@ -554,7 +563,7 @@ pub fn pool_2x2(pool: &burn::nn::pool::MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
-/// A training convolution (autodiff on the CPU backend) through [`ConvOps`].
+/// A training convolution (autodiff) through [`ConvOps`].
 fn train_conv(conv: &Conv2d, x: Tensor<4>, padding: [usize; 4]) -> Tensor<4> {
     let weight = conv.weight.val();
     let bias = match &conv.bias {
@@ -581,9 +590,9 @@ fn values<const D: usize>(tensor: Tensor<D>) -> Option<Vec<f32>> {
 }
 
 /// A convolution, then batch norm and ReLU if given: on the CPU backend for inference, [`conv2d`]
-/// with the batch norm folded into its weights; for training on the CPU backend, [`ConvOps`] then
-/// burn's batch norm and ReLU; otherwise (WebGPU, grouped or dilated convolutions, `Same` padding)
-/// burn's layers. All give the same values and gradients, rounding apart.
+/// with the batch norm folded into its weights; for training on either backend, [`ConvOps`] then
+/// burn's batch norm and ReLU; otherwise (inference on WebGPU, grouped or dilated convolutions, `Same`
+/// padding) burn's layers. All give the same values and gradients, rounding apart.
 pub fn conv_block(conv: &Conv2d, norm: Option<&BatchNorm>, relu: bool, x: Tensor<4>) -> Tensor<4> {
     let padding = match conv.padding {
         PaddingConfig2d::Valid => Some([0; 4]),
@@ -591,16 +600,19 @@ pub fn conv_block(conv: &Conv2d, norm: Option<&BatchNorm>, relu: bool, x: Tensor
         PaddingConfig2d::Same => None,
     };
     let device = x.device();
-    // The padding, where this module's convolution can take the layer.
-    let own = padding.filter(|_| conv.groups == 1 && conv.dilation == [1, 1] && on_cpu(&device));
-    if let Some(padding) = own
+    // The padding, where this module's convolutions can take the layer.
+    let simple = padding.filter(|_| conv.groups == 1 && conv.dilation == [1, 1]);
+    let cpu = on_cpu(&device);
+    if let Some(padding) = simple.filter(|_| cpu)
         && !x.is_autodiff()
         && let Some(y) = fused(conv, norm, relu, x.clone(), padding, &device)
     {
         return y;
     }
-    let y = match own {
-        Some(padding) if x.is_autodiff() => train_conv(conv, x, padding),
+    let y = match simple {
+        Some(padding) if x.is_autodiff() && (cpu || GPU_WEIGHT_GRADIENT) => {
+            train_conv(conv, x, padding)
+        }
         _ => conv.forward(x),
     };
     let y = match norm {

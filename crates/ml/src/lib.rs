@@ -7,6 +7,7 @@ pub mod classical;
 pub mod classifier;
 pub mod error;
 pub mod evaluation;
+pub mod gpu_conv;
 pub mod gradcam;
 pub mod host;
 pub mod kernels;
