@@ -22,7 +22,7 @@ use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::ops::{ConvOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Cube, TensorMetadata};
@@ -30,7 +30,7 @@ use burn::tensor::{FloatDType, Shape, Slice};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::kernels::{ConvOps, Geometry};
+use crate::kernels::{ConvOps, Geometry, tracked_conv};
 
 static PRODUCTS: AtomicBool = AtomicBool::new(true);
 
@@ -190,12 +190,19 @@ impl ConvOps for Cube {
         pad_bottom: usize,
         pad_right: usize,
     ) -> FloatTensor<Self> {
-        let g = Geometry {
-            stride: [stride_h, stride_w],
-            padding: [pad_top, pad_left, pad_bottom, pad_right],
-        };
-        Cube::conv2d(x, weight, Some(bias), options(g))
+        let g = Geometry::new(stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right);
+        forward(x, weight, bias, g)
     }
+}
+
+/// burn's convolution on the cubecl backend.
+fn forward(
+    x: FloatTensor<Cube>,
+    weight: FloatTensor<Cube>,
+    bias: FloatTensor<Cube>,
+    g: Geometry,
+) -> FloatTensor<Cube> {
+    Cube::conv2d(x, weight, Some(bias), options(g))
 }
 
 impl<C: CheckpointStrategy> ConvOps for Autodiff<Cube, C> {
@@ -249,32 +256,8 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Cube, C> {
             }
         }
 
-        let g = Geometry {
-            stride: [stride_h, stride_w],
-            padding: [pad_top, pad_left, pad_bottom, pad_right],
-        };
-        match GpuConvBackward
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
-                let out = Cube::conv2d(
-                    xp.clone(),
-                    wp.clone(),
-                    Some(bias.into_primitive()),
-                    options(g),
-                );
-                prep.finish((xp, wp, g), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Cube::conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                Some(bias.into_primitive()),
-                options(g),
-            )),
-        }
+        let g = Geometry::new(stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right);
+        tracked_conv::<Cube, C, _>(GpuConvBackward, [x, weight, bias], g, forward)
     }
 }
 

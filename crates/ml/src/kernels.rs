@@ -266,6 +266,23 @@ pub(crate) struct Geometry {
     pub(crate) padding: [usize; 4],
 }
 
+impl Geometry {
+    /// From [`ConvOps::own_conv2d`]'s arguments.
+    pub(crate) fn new(
+        stride_h: usize,
+        stride_w: usize,
+        pad_top: usize,
+        pad_left: usize,
+        pad_bottom: usize,
+        pad_right: usize,
+    ) -> Self {
+        Geometry {
+            stride: [stride_h, stride_w],
+            padding: [pad_top, pad_left, pad_bottom, pad_right],
+        }
+    }
+}
+
 fn shape_of(x: &[usize], w: &[usize], g: Geometry) -> ConvShape {
     ConvShape {
         batch: x[0],
@@ -342,10 +359,7 @@ impl ConvOps for Flex {
         pad_bottom: usize,
         pad_right: usize,
     ) -> FloatTensor<Self> {
-        let g = Geometry {
-            stride: [stride_h, stride_w],
-            padding: [pad_top, pad_left, pad_bottom, pad_right],
-        };
+        let g = Geometry::new(stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right);
         conv_forward::<Flex>(x, weight, bias, g)
     }
 }
@@ -401,27 +415,45 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Flex, C> {
             }
         }
 
-        let g = Geometry {
-            stride: [stride_h, stride_w],
-            padding: [pad_top, pad_left, pad_bottom, pad_right],
-        };
-        match ConvBackward
-            .prepare::<C>([x.node(), weight.node(), bias.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
-                let out = conv_forward::<Flex>(xp.clone(), wp.clone(), bias.into_primitive(), g);
-                prep.finish((xp, wp, g), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(conv_forward::<Flex>(
-                x.into_primitive(),
-                weight.into_primitive(),
-                bias.into_primitive(),
-                g,
-            )),
+        let g = Geometry::new(stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right);
+        tracked_conv::<Flex, C, _>(ConvBackward, [x, weight, bias], g, conv_forward::<Flex>)
+    }
+}
+
+/// A backend's convolution forward pass: input, weight, bias and geometry to output.
+pub(crate) type ConvForward<B> =
+    fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, Geometry) -> FloatTensor<B>;
+
+/// A convolution under autodiff on backend `B`: `forward` computes it, and where any of `x`, `weight`
+/// and `bias` is tracked the graph records `step` (its backward pass) with the input, the weight and
+/// the geometry as state.
+pub(crate) fn tracked_conv<B, C, K>(
+    step: K,
+    [x, weight, bias]: [FloatTensor<Autodiff<B, C>>; 3],
+    g: Geometry,
+    forward: ConvForward<B>,
+) -> FloatTensor<Autodiff<B, C>>
+where
+    B: Backend,
+    C: CheckpointStrategy,
+    K: Backward<B, 3, State = (FloatTensor<B>, FloatTensor<B>, Geometry)>,
+{
+    match step
+        .prepare::<C>([x.node(), weight.node(), bias.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let (xp, wp) = (x.primitive().clone(), weight.primitive().clone());
+            let out = forward(xp.clone(), wp.clone(), bias.into_primitive(), g);
+            prep.finish((xp, wp, g), out)
         }
+        OpsKind::UnTracked(prep) => prep.finish(forward(
+            x.into_primitive(),
+            weight.into_primitive(),
+            bias.into_primitive(),
+            g,
+        )),
     }
 }
 
