@@ -53,7 +53,7 @@ unpack "${BENCH_AUTOTUNE_XZ:-.gpu/bench-autotune.xz}" /tmp/bench-autotune || say
 warm_rate() {
   awk 'match($0, /\[[0-9.]+ s\]$/) { clock[++n] = substr($0, RSTART + 1, RLENGTH - 4) }
        match($0, /"train_images":[0-9]+/) { images = substr($0, RSTART + 15, RLENGTH - 15) }
-       END { if (n >= 2 && clock[2] > clock[1] && images) printf "%.0f", images / (clock[2] - clock[1]) }' "$1"
+       END { if (n >= 2 && clock[2] + 0 > clock[1] + 0 && images) printf "%.0f", images / (clock[2] - clock[1]) }' "$1"
 }
 
 # bench NAME LIMIT ARGS...: one run (of $BIN, the page's build by default), its log in $LOGS/NAME.log, its
