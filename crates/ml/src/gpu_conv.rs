@@ -14,9 +14,10 @@
 //! That is burn's matrix product, the one its dense layers and inference already use on every
 //! adapter. The forward pass and the input gradient stay burn's kernels.
 //!
-//! On an adapter that runs on the CPU (Mesa's lavapipe natively), burn's direct kernel already has
-//! threads enough for the cores and the columns cost more than they save: opening such an adapter
-//! turns the products off ([`set_weight_gradient_as_products`]).
+//! On an adapter that runs on the CPU (Mesa's lavapipe natively; SwiftShader in Chromium, which says
+//! so as `isFallbackAdapter`), burn's direct kernel already has threads enough for the cores and the
+//! columns cost more than they save: opening such an adapter turns the products off
+//! ([`set_weight_gradient_as_products`]).
 
 use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
