@@ -196,6 +196,20 @@ fn scatter(col: &[f32], s: &ConvShape, [oh, ow]: [usize; 2], image: &mut [f32]) 
     }
 }
 
+/// The sum of `values` in 8 running sums, which the compiler can keep in one vector register (a single
+/// running sum is a chain of dependent additions, 4 cycles each).
+fn sum(values: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (l, v) in lanes.iter_mut().zip(chunk) {
+            *l += v;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
 /// The gradients of [`conv2d`] (without ReLU) from the output's gradient `grad`: of the input, the
 /// weight and the bias.
 pub fn conv2d_backward(
@@ -204,16 +218,17 @@ pub fn conv2d_backward(
     grad: &[f32],
     s: &ConvShape,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    convolve_backward(input, weight, grad, s, matmul::OWN)
+    convolve_backward(input, weight, grad, s, (matmul::OWN, true))
 }
 
-/// [`conv2d_backward`] with the page's products (`own`, [`matmul`]) or gemm's.
+/// [`conv2d_backward`] with the page's products (`own`, [`matmul`]) or gemm's; without the input
+/// gradient (left empty) unless `input_gradient`, as for a first layer, whose input is the images.
 fn convolve_backward(
     input: &[f32],
     weight: &[f32],
     grad: &[f32],
     s: &ConvShape,
-    own: bool,
+    (own, input_gradient): (bool, bool),
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let [oh, ow] = s.output();
     let pixels = oh * ow;
@@ -223,7 +238,7 @@ fn convolve_backward(
     assert_eq!(grad.len(), s.batch * out_len, "gradient size");
     assert_eq!(input.len(), s.batch * image_len, "input size");
     assert_eq!(weight.len(), s.out_channels * taps, "weight size");
-    let mut grad_input = vec![0.0f32; input.len()];
+    let mut grad_input = vec![0.0f32; if input_gradient { input.len() } else { 0 }];
     let mut grad_weight = vec![0.0f32; weight.len()];
     let mut grad_bias = vec![0.0f32; s.out_channels];
     let mut col = vec![0.0f32; taps * pixels];
@@ -233,7 +248,7 @@ fn convolve_backward(
         let image = &input[b * image_len..(b + 1) * image_len];
         let g = &grad[b * out_len..(b + 1) * out_len];
         for (o, row) in g.chunks_exact(pixels).enumerate() {
-            grad_bias[o] += row.iter().sum::<f32>();
+            grad_bias[o] += sum(row);
         }
         gather(image, s, [oh, ow], &mut col);
         // grad_weight[o][t] += sum over pixels of g[o][p] * col[t][p].
@@ -245,6 +260,9 @@ fn convolve_backward(
             true,
             own,
         );
+        if !input_gradient {
+            continue;
+        }
         // col_grad[t][p] = sum over output channels of weight[o][t] * g[o][p].
         transposed.times(g, pixels, &mut col_grad, false);
         scatter(
@@ -394,11 +412,12 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Flex, C> {
                 let device = x.device();
                 let (x_dims, w_dims) = (x.shape().dims::<4>(), weight.shape().dims::<4>());
                 let s = shape_of(&x_dims, &w_dims, g);
-                let (gx, gw, gb) = conv2d_backward(
+                let (gx, gw, gb) = convolve_backward(
                     &floats::<B>(x),
                     &floats::<B>(weight),
                     &floats::<B>(grad),
                     &s,
+                    (matmul::OWN, node_x.is_some()),
                 );
                 if let Some(node) = node_x {
                     let t = B::float_from_data(TensorData::new(gx, x_dims), &device);
@@ -946,6 +965,38 @@ mod tests {
                 assert_close(&gb, &burn_gb, &format!("{what}: bias gradient"));
             }
         }
+        // A first layer: its input (the images) takes no gradient, and the weight's and bias's are
+        // the same without computing it.
+        for padding in [
+            PaddingConfig2d::Valid,
+            PaddingConfig2d::Explicit(1, 1, 1, 1),
+        ] {
+            let conv = Conv2dConfig::new([2, 4], [3, 3])
+                .with_padding(padding.clone())
+                .init(&device);
+            let pad = match padding {
+                PaddingConfig2d::Explicit(t, l, b, r) => [t, l, b, r],
+                _ => [0; 4],
+            };
+            let x = filled([3, 2, 9, 10], 4, &device);
+            let run = |y: Tensor<4>| {
+                let grads = (y.clone() * filled(y.dims(), 5, &device)).sum().backward();
+                let gb = all(conv.bias.as_ref().unwrap().grad(&grads).unwrap());
+                (all(conv.weight.grad(&grads).unwrap()), gb)
+            };
+            let (gw, gb) = run(train_conv(&conv, x.clone(), pad));
+            let (burn_gw, burn_gb) = run(conv.forward(x));
+            assert_close(
+                &gw,
+                &burn_gw,
+                &format!("first layer {padding:?}: weight gradient"),
+            );
+            assert_close(
+                &gb,
+                &burn_gb,
+                &format!("first layer {padding:?}: bias gradient"),
+            );
+        }
         // And through conv_block, batch norm and ReLU included.
         let mut conv = Conv2dConfig::new([3, 4], [3, 3])
             .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
@@ -1003,8 +1054,8 @@ mod tests {
             let gemms = convolve(&x, &w, &b, &s, true, false);
             assert_close(&ours, &gemms, &format!("{what}: output"));
             let g = value(ours.len(), k + 3);
-            let ours = convolve_backward(&x, &w, &g, &s, true);
-            let gemms = convolve_backward(&x, &w, &g, &s, false);
+            let ours = convolve_backward(&x, &w, &g, &s, (true, true));
+            let gemms = convolve_backward(&x, &w, &g, &s, (false, true));
             assert_close(&ours.0, &gemms.0, &format!("{what}: input gradient"));
             assert_close(&ours.1, &gemms.1, &format!("{what}: weight gradient"));
             assert_close(&ours.2, &gemms.2, &format!("{what}: bias gradient"));
