@@ -425,7 +425,10 @@ fn colour_data_trains_explains_and_predicts() {
     cnn.cnn_channels = vec![8, 16];
     cnn.cnn_dense = 0;
     cnn.cnn_dropout = 0.0;
-    cnn.learning_rate = 0.01;
+    // At 0.01 two initial weights in 16 never left chance (0.3); at 0.003 all 16 reached 0.975 or more.
+    // The initial weights are not fixed: burn's generator is the process's, and tests on other threads
+    // draw from it too.
+    cnn.learning_rate = 0.003;
     block_on(super::train::train(&state, &env, cnn));
     let posts = env.take_posts();
     let accuracy = announced_accuracy(&posts).unwrap_or_else(|| panic!("{posts:?}"));
