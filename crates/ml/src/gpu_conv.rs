@@ -411,23 +411,21 @@ mod tests {
             .flat_map(|case| [(case, false, true), (case, true, true), (case, true, false)])
         {
             set_weight_gradient_as_products(products);
-            {
-                let conv = conv(case, bias, &device);
-                let (c, _, side, ..) = CASES[case];
-                let x = filled([2, c, side, side + 1], case + 3, &device).require_grad();
-                let y = conv_block(&conv, None, false, x.clone());
-                let weights = filled(y.dims(), case + 7, &device);
-                let grads = (y.clone() * weights).sum().backward();
-                let [by, bx, bw, bb] = burns(case, bias);
-                let what = format!("case {case}, bias {bias}, products {products}");
-                assert_close(&all(y), &by, 1e-4, &format!("{what}: output"));
-                assert_close(&all(x.grad(&grads).unwrap()), &bx, 1e-4, &what);
-                let gw = all(conv.weight.grad(&grads).unwrap());
-                assert_close(&gw, &bw, 1e-4, &format!("{what}: weight gradient"));
-                if let Some(b) = &conv.bias {
-                    let gb = all(b.grad(&grads).unwrap());
-                    assert_close(&gb, &bb, 1e-4, &format!("{what}: bias gradient"));
-                }
+            let conv = conv(case, bias, &device);
+            let (c, _, side, ..) = CASES[case];
+            let x = filled([2, c, side, side + 1], case + 3, &device).require_grad();
+            let y = conv_block(&conv, None, false, x.clone());
+            let weights = filled(y.dims(), case + 7, &device);
+            let grads = (y.clone() * weights).sum().backward();
+            let [by, bx, bw, bb] = burns(case, bias);
+            let what = format!("case {case}, bias {bias}, products {products}");
+            assert_close(&all(y), &by, 1e-4, &format!("{what}: output"));
+            assert_close(&all(x.grad(&grads).unwrap()), &bx, 1e-4, &what);
+            let gw = all(conv.weight.grad(&grads).unwrap());
+            assert_close(&gw, &bw, 1e-4, &format!("{what}: weight gradient"));
+            if let Some(b) = &conv.bias {
+                let gb = all(b.grad(&grads).unwrap());
+                assert_close(&gb, &bb, 1e-4, &format!("{what}: bias gradient"));
             }
         }
     }
