@@ -20,10 +20,7 @@
 //! ([`set_weight_gradient_as_products`]).
 
 use burn::backend::autodiff::Autodiff;
-use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::backend::ops::{ConvOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Cube, TensorMetadata};
@@ -31,7 +28,7 @@ use burn::tensor::{FloatDType, Shape, Slice};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::kernels::{ConvOps, Geometry, tracked_conv};
+use crate::kernels::{ConvGradients, ConvOps, Geometry, tracked_conv};
 
 static PRODUCTS: AtomicBool = AtomicBool::new(true);
 
@@ -218,47 +215,33 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Cube, C> {
         pad_bottom: usize,
         pad_right: usize,
     ) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct GpuConvBackward;
-
-        impl<B: Backend> Backward<B, 3> for GpuConvBackward {
-            type State = (FloatTensor<B>, FloatTensor<B>, Geometry);
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 3>,
-                grads: &mut Gradients,
-                _checkpointer: &mut Checkpointer,
-            ) {
-                let [node_x, node_w, node_b] = ops.parents;
-                let grad = grads.consume::<B>(&ops.node);
-                let (x, weight, g) = ops.state;
-                if let Some(node) = node_b {
-                    grads.register::<B>(node.id, bias_gradient::<B>(grad.clone()));
-                }
-                if let Some(node) = node_w {
-                    let gw = if weight_gradient_as_products() {
-                        let w_dims = weight.shape().dims::<4>();
-                        weight_gradient::<B>(x.clone(), grad.clone(), w_dims, g)
-                    } else {
-                        B::conv2d_weight_backward(
-                            x.clone(),
-                            weight.clone(),
-                            grad.clone(),
-                            options(g),
-                        )
-                    };
-                    grads.register::<B>(node.id, gw);
-                }
-                if let Some(node) = node_x {
-                    let gx = B::conv2d_x_backward(x, weight, grad, options(g));
-                    grads.register::<B>(node.id, gx);
-                }
-            }
-        }
-
         let g = Geometry::new(stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right);
-        tracked_conv::<Cube, C, _>(GpuConvBackward, [x, weight, bias], g, forward)
+        tracked_conv::<Cube, C, GpuGradients>([x, weight, bias], g, forward)
+    }
+}
+
+/// The gradients on wgpu: the bias's as sums, the weight's as matrix products (or burn's direct
+/// kernel, [`set_weight_gradient_as_products`]), the input's by burn's kernel.
+#[derive(Debug)]
+struct GpuGradients;
+
+impl ConvGradients for GpuGradients {
+    fn gradients<B: Backend>(
+        [x, weight, grad]: [FloatTensor<B>; 3],
+        g: Geometry,
+        [need_x, need_w, need_b]: [bool; 3],
+    ) -> [Option<FloatTensor<B>>; 3] {
+        let gb = need_b.then(|| bias_gradient::<B>(grad.clone()));
+        let gw = need_w.then(|| {
+            if weight_gradient_as_products() {
+                let w_dims = weight.shape().dims::<4>();
+                weight_gradient::<B>(x.clone(), grad.clone(), w_dims, g)
+            } else {
+                B::conv2d_weight_backward(x.clone(), weight.clone(), grad.clone(), options(g))
+            }
+        });
+        let gx = need_x.then(|| B::conv2d_x_backward(x, weight, grad, options(g)));
+        [gx, gw, gb]
     }
 }
 
@@ -266,6 +249,7 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Cube, C> {
 mod tests {
     use super::*;
     use crate::kernels::conv_block;
+    use crate::kernels::tests::{all, assert_within, filled};
     use crate::nn::{Architecture, ModelOptions};
     use burn::backend::Dispatch;
     use burn::module::Param;
@@ -274,29 +258,6 @@ mod tests {
     use burn::nn::loss::CrossEntropyLossConfig;
     use burn::optim::{GradientsParams, SgdConfig};
     use burn::prelude::*;
-
-    fn filled<const D: usize>(dims: [usize; D], seed: usize, device: &Device) -> Tensor<D> {
-        let len: usize = dims.iter().product();
-        let values: Vec<f32> = (0..len)
-            .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0)
-            .collect();
-        Tensor::from_data(TensorData::new(values, dims), device)
-    }
-
-    fn all<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data().try_into_vec_as::<f32>().unwrap()
-    }
-
-    fn assert_close(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
-        assert_eq!(a.len(), b.len(), "{what}");
-        let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
-        for (i, (x, y)) in a.iter().zip(b).enumerate() {
-            assert!(
-                (x - y).abs() <= tolerance * scale,
-                "{what}: element {i} is {x}, the CPU backend's burn gives {y}"
-            );
-        }
-    }
 
     /// Input channels, output channels, side, kernel, stride, padding (top, left, bottom, right).
     type Case = (usize, usize, usize, [usize; 2], usize, [usize; 4]);
@@ -367,7 +328,7 @@ mod tests {
                     g,
                     limit,
                 ));
-                assert_close(
+                assert_within(
                     &all(ours),
                     &gw,
                     2e-5,
@@ -419,13 +380,13 @@ mod tests {
             let grads = (y.clone() * weights).sum().backward();
             let [by, bx, bw, bb] = burns(case, bias);
             let what = format!("case {case}, bias {bias}, products {products}");
-            assert_close(&all(y), &by, 1e-4, &format!("{what}: output"));
-            assert_close(&all(x.grad(&grads).unwrap()), &bx, 1e-4, &what);
+            assert_within(&all(y), &by, 1e-4, &format!("{what}: output"));
+            assert_within(&all(x.grad(&grads).unwrap()), &bx, 1e-4, &what);
             let gw = all(conv.weight.grad(&grads).unwrap());
-            assert_close(&gw, &bw, 1e-4, &format!("{what}: weight gradient"));
+            assert_within(&gw, &bw, 1e-4, &format!("{what}: weight gradient"));
             if let Some(b) = &conv.bias {
                 let gb = all(b.grad(&grads).unwrap());
-                assert_close(&gb, &bb, 1e-4, &format!("{what}: bias gradient"));
+                assert_within(&gb, &bb, 1e-4, &format!("{what}: bias gradient"));
             }
         }
     }
@@ -470,6 +431,6 @@ mod tests {
         };
         let (on_cpu, on_gpu) = (losses(&cpu), losses(&gpu));
         assert!(on_cpu[2] < on_cpu[0], "the loss falls: {on_cpu:?}");
-        assert_close(&on_gpu, &on_cpu, 1e-4, "losses");
+        assert_within(&on_gpu, &on_cpu, 1e-4, "losses");
     }
 }

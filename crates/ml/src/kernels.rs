@@ -394,48 +394,40 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Flex, C> {
         pad_bottom: usize,
         pad_right: usize,
     ) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct ConvBackward;
-
-        impl<B: Backend> Backward<B, 3> for ConvBackward {
-            type State = (FloatTensor<B>, FloatTensor<B>, Geometry);
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 3>,
-                grads: &mut Gradients,
-                _checkpointer: &mut Checkpointer,
-            ) {
-                let [node_x, node_w, node_b] = ops.parents;
-                let grad = grads.consume::<B>(&ops.node);
-                let (x, weight, g) = ops.state;
-                let device = x.device();
-                let (x_dims, w_dims) = (x.shape().dims::<4>(), weight.shape().dims::<4>());
-                let s = shape_of(&x_dims, &w_dims, g);
-                let (gx, gw, gb) = convolve_backward(
-                    &floats::<B>(x),
-                    &floats::<B>(weight),
-                    &floats::<B>(grad),
-                    &s,
-                    (matmul::OWN, node_x.is_some()),
-                );
-                if let Some(node) = node_x {
-                    let t = B::float_from_data(TensorData::new(gx, x_dims), &device);
-                    grads.register::<B>(node.id, t);
-                }
-                if let Some(node) = node_w {
-                    let t = B::float_from_data(TensorData::new(gw, w_dims), &device);
-                    grads.register::<B>(node.id, t);
-                }
-                if let Some(node) = node_b {
-                    let t = B::float_from_data(TensorData::new(gb, [s.out_channels]), &device);
-                    grads.register::<B>(node.id, t);
-                }
-            }
-        }
-
         let g = Geometry::new(stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right);
-        tracked_conv::<Flex, C, _>(ConvBackward, [x, weight, bias], g, conv_forward::<Flex>)
+        tracked_conv::<Flex, C, CpuGradients>([x, weight, bias], g, conv_forward::<Flex>)
+    }
+}
+
+/// The CPU backend's gradients: [`conv2d_backward`]'s, read back and written back (the input's only
+/// where needed).
+#[derive(Debug)]
+struct CpuGradients;
+
+impl ConvGradients for CpuGradients {
+    fn gradients<B: Backend>(
+        [x, weight, grad]: [FloatTensor<B>; 3],
+        g: Geometry,
+        [need_x, need_w, need_b]: [bool; 3],
+    ) -> [Option<FloatTensor<B>>; 3] {
+        let device = x.device();
+        let (x_dims, w_dims) = (x.shape().dims::<4>(), weight.shape().dims::<4>());
+        let s = shape_of(&x_dims, &w_dims, g);
+        let (gx, gw, gb) = convolve_backward(
+            &floats::<B>(x),
+            &floats::<B>(weight),
+            &floats::<B>(grad),
+            &s,
+            (matmul::OWN, need_x),
+        );
+        let tensor = |values: Vec<f32>, dims: Vec<usize>| {
+            B::float_from_data(TensorData::new(values, dims), &device)
+        };
+        [
+            need_x.then(|| tensor(gx, x_dims.to_vec())),
+            need_w.then(|| tensor(gw, w_dims.to_vec())),
+            need_b.then(|| tensor(gb, vec![s.out_channels])),
+        ]
     }
 }
 
@@ -443,11 +435,47 @@ impl<C: CheckpointStrategy> ConvOps for Autodiff<Flex, C> {
 pub(crate) type ConvForward<B> =
     fn(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, Geometry) -> FloatTensor<B>;
 
+/// How a backend computes a convolution's gradients under autodiff.
+pub(crate) trait ConvGradients: Send + core::fmt::Debug + 'static {
+    /// From the input, the weight and the output's gradient: the gradients of the input, the weight
+    /// and the bias, each where `needed` (the graph tracks it), else None.
+    fn gradients<B: Backend>(
+        tensors: [FloatTensor<B>; 3],
+        g: Geometry,
+        needed: [bool; 3],
+    ) -> [Option<FloatTensor<B>>; 3];
+}
+
+/// The backward step the graph records for a convolution: `G`'s gradients, registered for the parents
+/// that are tracked.
+#[derive(Debug)]
+struct ConvStep<G>(core::marker::PhantomData<G>);
+
+impl<B: Backend, G: ConvGradients> Backward<B, 3> for ConvStep<G> {
+    type State = (FloatTensor<B>, FloatTensor<B>, Geometry);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, weight, g) = ops.state;
+        let needed = ops.parents.each_ref().map(Option::is_some);
+        let computed = G::gradients::<B>([x, weight, grad], g, needed);
+        for (node, tensor) in ops.parents.into_iter().zip(computed) {
+            if let (Some(node), Some(tensor)) = (node, tensor) {
+                grads.register::<B>(node.id, tensor);
+            }
+        }
+    }
+}
+
 /// A convolution under autodiff on backend `B`: `forward` computes it, and where any of `x`, `weight`
-/// and `bias` is tracked the graph records `step` (its backward pass) with the input, the weight and
-/// the geometry as state.
-pub(crate) fn tracked_conv<B, C, K>(
-    step: K,
+/// and `bias` is tracked the graph records its backward step, `G`'s gradients, with the input, the
+/// weight and the geometry as state.
+pub(crate) fn tracked_conv<B, C, G>(
     [x, weight, bias]: [FloatTensor<Autodiff<B, C>>; 3],
     g: Geometry,
     forward: ConvForward<B>,
@@ -455,9 +483,9 @@ pub(crate) fn tracked_conv<B, C, K>(
 where
     B: Backend,
     C: CheckpointStrategy,
-    K: Backward<B, 3, State = (FloatTensor<B>, FloatTensor<B>, Geometry)>,
+    G: ConvGradients,
 {
-    match step
+    match ConvStep::<G>(core::marker::PhantomData)
         .prepare::<C>([x.node(), weight.node(), bias.node()])
         .compute_bound()
         .stateful()
@@ -728,14 +756,18 @@ fn fused(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use burn::module::{Param, RunningState};
     use burn::nn::conv::Conv2dConfig;
     use burn::nn::norm::BatchNormConfig;
 
     /// Distinct-ish values in a scrambled order.
-    fn filled<const D: usize>(dims: [usize; D], seed: usize, device: &Device) -> Tensor<D> {
+    pub(crate) fn filled<const D: usize>(
+        dims: [usize; D],
+        seed: usize,
+        device: &Device,
+    ) -> Tensor<D> {
         let len: usize = dims.iter().product();
         let values: Vec<f32> = (0..len)
             .map(|i| ((i * 7919 + seed * 104_729) % 1000) as f32 / 500.0 - 1.0)
@@ -864,16 +896,21 @@ mod tests {
         }
     }
 
-    fn all<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    pub(crate) fn all<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         values(t).unwrap()
     }
 
     fn assert_close(a: &[f32], b: &[f32], what: &str) {
+        assert_within(a, b, 2e-5, what);
+    }
+
+    /// Each of `a` within `tolerance` times the largest magnitude of `b` (at least 1) of `b`'s.
+    pub(crate) fn assert_within(a: &[f32], b: &[f32], tolerance: f32, what: &str) {
         assert_eq!(a.len(), b.len(), "{what}");
         let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             assert!(
-                (x - y).abs() <= 2e-5 * scale,
+                (x - y).abs() <= tolerance * scale,
                 "{what}: element {i} is {x}, burn gives {y}"
             );
         }
