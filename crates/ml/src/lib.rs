@@ -20,3 +20,4 @@ pub mod report;
 pub mod store;
 pub mod tensor;
 pub mod train;
+pub mod winograd;
