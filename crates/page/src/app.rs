@@ -1,7 +1,11 @@
 //! The root component: owns the state, the worker and the URL, draws the page's frame (header, messages,
 //! tabs) and hands the open tab to its container.
 
-use wasm_bindgen::JsValue;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
 use super::bridge::{WorkerBridge, WorkerHandle, download_bytes};
@@ -12,7 +16,7 @@ use super::containers::ctx::Ctx;
 use super::containers::data::{DataContainer, load_request};
 use super::containers::predict::PredictContainer;
 use super::containers::train::TrainContainer;
-use super::state::{Action, DatasetStatus, State};
+use super::state::{Action, DatasetStatus, PendingBatches, State};
 use super::url::{Params, Tab};
 use atelier_core::protocol::{FromWorker, ToWorker};
 
@@ -20,6 +24,38 @@ fn location_search() -> String {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default()
+}
+
+/// How long training batches wait to be shown together ([`PendingBatches`]).
+const BATCH_DELAY_MS: i32 = 250;
+
+/// Hands the waiting batches to the reducer, if any.
+fn show_batches(pending: &RefCell<PendingBatches>, dispatcher: &UseReducerDispatcher<State>) {
+    let taken = pending.borrow_mut().take();
+    if let Some(action) = taken {
+        dispatcher.dispatch(action);
+    }
+}
+
+/// Shows the waiting batches in [`BATCH_DELAY_MS`], or now where no timer can be set.
+fn show_batches_later(
+    pending: Rc<RefCell<PendingBatches>>,
+    dispatcher: UseReducerDispatcher<State>,
+) {
+    let Some(window) = web_sys::window() else {
+        return show_batches(&pending, &dispatcher);
+    };
+    let (p, d) = (pending.clone(), dispatcher.clone());
+    let later = Closure::once_into_js(move || show_batches(&p, &d));
+    if window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(
+            later.unchecked_ref(),
+            BATCH_DELAY_MS,
+        )
+        .is_err()
+    {
+        show_batches(&pending, &dispatcher);
+    }
 }
 
 /// Spawns the worker (again whenever the state's worker generation moves on, after a crash) and
@@ -33,9 +69,19 @@ fn use_worker(state: &UseReducerHandle<State>) -> WorkerHandle {
     let dispatcher = state.dispatcher();
     let handle = worker.clone();
     use_effect_with(state.worker_generation, move |_| {
+        let pending = Rc::new(RefCell::new(PendingBatches::default()));
         let on_message = {
-            let (dispatcher, worker) = (dispatcher.clone(), handle.clone());
+            let (dispatcher, worker, pending) =
+                (dispatcher.clone(), handle.clone(), pending.clone());
             Callback::from(move |(message, attachment): (FromWorker, JsValue)| {
+                // Batches wait to be shown together; anything else shows them first, in order.
+                if let FromWorker::TrainBatch(point) = message {
+                    if pending.borrow_mut().push(point) {
+                        show_batches_later(pending.clone(), dispatcher.clone());
+                    }
+                    return;
+                }
+                show_batches(&pending, &dispatcher);
                 if let FromWorker::ModelFile { name } = &message
                     && let Err(e) = download_bytes(name, &attachment)
                 {
@@ -58,6 +104,7 @@ fn use_worker(state: &UseReducerHandle<State>) -> WorkerHandle {
         let on_failure = {
             let dispatcher = dispatcher.clone();
             Callback::from(move |message: String| {
+                show_batches(&pending, &dispatcher);
                 dispatcher.dispatch(Action::WorkerFailed(message))
             })
         };

@@ -200,6 +200,8 @@ pub struct State {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     FromWorker(FromWorker),
+    /// Training batches that arrived since the last of these, in order ([`PendingBatches`]).
+    TrainBatches(Vec<BatchPoint>),
     /// The worker could not start or crashed outside Rust.
     WorkerFailed(String),
     /// A new load was sent to the worker (first load, retry, new split, picked files).
@@ -236,6 +238,28 @@ pub enum Action {
     Enlarge(Option<(usize, usize)>),
     ShowError(String),
     DismissError(usize),
+}
+
+/// Training batches from the worker waiting to be shown. The worker reports every batch (about 15 a
+/// second for the reference CNN); the page takes them a few times a second instead. One by one, each
+/// report cloned the run, drew the page again and redrew the live charts with every point so far,
+/// which kept the page's own thread busy on a whole core while training, a core the training workers
+/// then shared (BENCHMARKS.md, "The page's thread while training").
+#[derive(Debug, Default)]
+pub struct PendingBatches(Vec<BatchPoint>);
+
+impl PendingBatches {
+    /// Adds a batch; true when it is the first since the last [`PendingBatches::take`], so that a
+    /// taking is to be scheduled.
+    pub fn push(&mut self, point: BatchPoint) -> bool {
+        self.0.push(point);
+        self.0.len() == 1
+    }
+
+    /// The batches waiting, in the order they came, as an action; None when there are none.
+    pub fn take(&mut self) -> Option<Action> {
+        (!self.0.is_empty()).then(|| Action::TrainBatches(std::mem::take(&mut self.0)))
+    }
 }
 
 impl Pin {
@@ -444,6 +468,7 @@ impl Reducible for State {
         next.version = self.version + 1;
         match action {
             Action::FromWorker(message) => next.receive(message),
+            Action::TrainBatches(points) => next.run.batches.extend(points),
             Action::WorkerFailed(message) => {
                 next.errors.push(message.clone());
                 if !matches!(next.dataset, DatasetStatus::Ready(_)) {
@@ -574,6 +599,30 @@ mod tests {
         let s = reduce(s, Action::LoadStarted);
         assert!(s.errors.is_empty());
         assert_eq!(s.dataset.label(), "downloading");
+    }
+
+    /// Batches wait and come out together, in order, once: the first push asks for a taking, the
+    /// next ones do not until the batches are taken; the run then holds them all, in order.
+    #[test]
+    fn pending_batches_come_out_together_in_order() {
+        let mut pending = PendingBatches::default();
+        assert!(pending.take().is_none());
+        assert!(pending.push(point(0, 0)));
+        assert!(!pending.push(point(0, 1)));
+        assert!(!pending.push(point(0, 2)));
+        let Some(action) = pending.take() else {
+            panic!("three batches wait");
+        };
+        assert!(pending.take().is_none());
+        assert!(pending.push(point(0, 3)), "a new taking after the last");
+        let mut s = reduce(
+            State::default(),
+            Action::FromWorker(FromWorker::TrainBatch(point(0, 0))),
+        );
+        s = reduce(s, action);
+        s = reduce(s, pending.take().unwrap());
+        let order: Vec<usize> = s.run.batches.iter().map(|b| b.batch).collect();
+        assert_eq!(order, [0, 0, 1, 2, 3]);
     }
 
     fn point(epoch: usize, batch: usize) -> BatchPoint {
