@@ -119,15 +119,18 @@ pub fn conv2d(input: &[f32], weight: &[f32], bias: &[f32], s: &ConvShape, relu: 
 /// The Winograd form of a convolution with these sizes, where it takes that path
 /// ([`winograd::applies`]).
 fn winograd_plan(s: &ConvShape) -> Option<Plan> {
-    (WINOGRAD && winograd::applies(s.kernel, s.stride, s.channels, s.out_channels)).then_some(
-        Plan {
-            batch: s.batch,
-            channels: s.channels,
-            size: [s.height, s.width],
-            out_channels: s.out_channels,
-            padding: s.padding,
-        },
-    )
+    let [t, l, b, r] = s.padding;
+    // The kernel fits inside the padded image (else im2col's shapes hold).
+    let fits = s.height + t + b >= 3 && s.width + l + r >= 3;
+    let takes =
+        WINOGRAD && fits && winograd::applies(s.kernel, s.stride, s.channels, s.out_channels);
+    takes.then_some(Plan {
+        batch: s.batch,
+        channels: s.channels,
+        size: [s.height, s.width],
+        out_channels: s.out_channels,
+        padding: s.padding,
+    })
 }
 
 /// Whether 3x3, stride-1 convolutions take Winograd's algorithm ([`winograd`]).
@@ -1086,6 +1089,34 @@ pub(crate) mod tests {
         let y = burn::tensor::activation::relu(norm.forward(conv.forward(x.clone())));
         let theirs = all(x.grad(&y.sum().backward()).unwrap());
         assert_close(&ours, &theirs, "conv_block while training");
+    }
+
+    /// Winograd takes the 3x3, stride-1 convolutions whose kernel fits the padded image; a smaller
+    /// image keeps im2col's shapes.
+    #[test]
+    fn winograd_takes_the_layers_it_fits() {
+        let shape = |[height, width]: [usize; 2], padding: [usize; 4]| ConvShape {
+            batch: 2,
+            channels: 16,
+            height,
+            width,
+            out_channels: 16,
+            kernel: [3, 3],
+            stride: [1, 1],
+            padding,
+        };
+        assert!(winograd_plan(&shape([7, 7], [1; 4])).is_some());
+        assert!(winograd_plan(&shape([3, 3], [0; 4])).is_some());
+        assert!(winograd_plan(&shape([1, 1], [1; 4])).is_some());
+        assert!(winograd_plan(&shape([2, 2], [0; 4])).is_none());
+        assert!(winograd_plan(&shape([3, 2], [0; 4])).is_none());
+        assert!(
+            winograd_plan(&ConvShape {
+                stride: [2, 2],
+                ..shape([7, 7], [1; 4])
+            })
+            .is_none()
+        );
     }
 
     /// The page computes the convolution with its own products ([`matmul`]), natively gemm does: both

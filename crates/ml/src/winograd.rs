@@ -64,6 +64,31 @@ impl Plan {
         let [oh, ow] = self.output();
         [oh.div_ceil(2), ow.div_ceil(2)]
     }
+
+    /// Checks the input's and the weight's sizes; the lengths of one image's parts.
+    fn check(&self, input: &[f32], weight: &[f32]) -> Lengths {
+        let [tr, tc] = self.tiles();
+        let [oh, ow] = self.output();
+        let image = self.channels * self.size[0] * self.size[1];
+        assert_eq!(input.len(), self.batch * image, "input size");
+        assert_eq!(
+            weight.len(),
+            self.out_channels * self.channels * 9,
+            "weight size"
+        );
+        Lengths {
+            tiles: tr * tc,
+            image,
+            output: self.out_channels * oh * ow,
+        }
+    }
+}
+
+/// One image's tiles, input values and output values.
+struct Lengths {
+    tiles: usize,
+    image: usize,
+    output: usize,
 }
 
 /// Whether a convolution with these sizes takes this path.
@@ -368,14 +393,13 @@ pub fn forward(
     relu: bool,
     own: bool,
 ) -> Vec<f32> {
+    let Lengths {
+        tiles,
+        image: image_len,
+        output: out_len,
+    } = p.check(input, weight);
     let (c, oc) = (p.channels, p.out_channels);
     let [oh, ow] = p.output();
-    let [tr, tc] = p.tiles();
-    let tiles = tr * tc;
-    let image_len = c * p.size[0] * p.size[1];
-    let out_len = oc * oh * ow;
-    assert_eq!(input.len(), p.batch * image_len, "input size");
-    assert_eq!(weight.len(), oc * c * 9, "weight size");
     assert_eq!(bias.len(), oc, "bias size");
     let u = transform_weights(weight, oc, c);
     let lhs: Vec<Lhs> = u
@@ -426,14 +450,13 @@ pub fn backward(
     p: &Plan,
     (own, input_gradient): (bool, bool),
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let Lengths {
+        tiles,
+        image: image_len,
+        output: out_len,
+    } = p.check(input, weight);
     let (c, oc) = (p.channels, p.out_channels);
     let [oh, ow] = p.output();
-    let [tr, tc] = p.tiles();
-    let tiles = tr * tc;
-    let image_len = c * p.size[0] * p.size[1];
-    let out_len = oc * oh * ow;
-    assert_eq!(input.len(), p.batch * image_len, "input size");
-    assert_eq!(weight.len(), oc * c * 9, "weight size");
     assert_eq!(grad.len(), p.batch * out_len, "gradient size");
     let u = transform_weights(weight, oc, c);
     // Each position's weights transposed, `[c x oc]`, for the input gradient.
