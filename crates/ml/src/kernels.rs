@@ -30,7 +30,8 @@ use burn::nn::conv::Conv2d;
 use burn::nn::norm::BatchNorm;
 use burn::prelude::*;
 
-use crate::matmul::{self, Lhs, sum, times_transposed_with};
+use crate::matmul::{self, Lhs, times_transposed_with};
+use crate::vectors::{self, sum};
 use crate::winograd::{self, Plan};
 
 /// The sizes of a 2-D convolution over a batch.
@@ -191,10 +192,7 @@ pub(crate) fn im2col_convolve(
         // out[o][p] = bias[o] + sum over taps of weight[o][t] * patches[t][p].
         lhs.times(patches, pixels, out, true);
         if relu {
-            // A select, not `f32::max`: its NaN rule keeps LLVM from vectorising it on wasm.
-            for v in out.iter_mut() {
-                *v = if *v > 0.0 { *v } else { 0.0 };
-            }
+            vectors::relu(out);
         }
     }
     output

@@ -20,4 +20,5 @@ pub mod report;
 pub mod store;
 pub mod tensor;
 pub mod train;
+pub mod vectors;
 pub mod winograd;

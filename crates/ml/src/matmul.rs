@@ -406,20 +406,6 @@ unsafe fn dots<const R: usize, const S: usize>(a: &[f32], b: &[f32], k: usize) -
     }
 }
 
-/// The sum of `values` in 8 running sums, which the compiler can keep in one vector register (a single
-/// running sum is a chain of dependent additions, 4 cycles each).
-pub fn sum(values: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let chunks = values.chunks_exact(8);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for chunk in chunks {
-        for (l, v) in lanes.iter_mut().zip(chunk) {
-            *l += v;
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
 /// gemm's product `dst (+)= lhs x rhs`, each operand given with its column and row strides.
 ///
 /// # Safety

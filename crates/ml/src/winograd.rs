@@ -16,7 +16,8 @@
 //! stride-1 convolutions with enough channels on both sides ([`applies`]); the first layer of a network
 //! on grey images (one channel) keeps im2col, whose product is then too thin.
 
-use crate::matmul::{Lhs, sum, times_transposed_with};
+use crate::matmul::{Lhs, times_transposed_with};
+use crate::vectors::{self, sum};
 
 /// Positions of a transformed 4x4 block.
 const POSITIONS: usize = 16;
@@ -147,6 +148,21 @@ fn untransform_weights(du: &[f32], oc: usize, c: usize) -> Vec<f32> {
     grad
 }
 
+/// A buffer of four rows as its rows.
+fn quarters(buf: &[f32]) -> [&[f32]; 4] {
+    let width = buf.len() / 4;
+    std::array::from_fn(|i| &buf[i * width..(i + 1) * width])
+}
+
+/// [`quarters`], mutable.
+fn quarters_mut(buf: &mut [f32]) -> [&mut [f32]; 4] {
+    let width = buf.len() / 4;
+    let (a, rest) = buf.split_at_mut(width);
+    let (b, rest) = rest.split_at_mut(width);
+    let (c, d) = rest.split_at_mut(width);
+    [a, b, c, d]
+}
+
 /// Reads input row `y` (of the padded image's frame: row `y - top` of the plane, zero outside) from
 /// padded column 0, `row.len()` values.
 fn padded_row(plane: &[f32], p: &Plan, y: usize, row: &mut [f32]) {
@@ -180,12 +196,8 @@ fn transform_input(image: &[f32], p: &Plan, (n, first): (usize, usize), v: &mut 
                 padded_row(plane, p, 2 * ty + r, row);
             }
             // Bᵀ along the columns: the four rows of the block at once.
-            let (r0, rest) = rows.split_at(width);
-            let (r1, rest) = rest.split_at(width);
-            let (r2, r3) = rest.split_at(width);
-            let (t0, rest) = t.split_at_mut(width);
-            let (t1, rest) = rest.split_at_mut(width);
-            let (t2, t3) = rest.split_at_mut(width);
+            let [r0, r1, r2, r3] = quarters(&rows);
+            let [t0, t1, t2, t3] = quarters_mut(&mut t);
             for x in 0..width {
                 t0[x] = r0[x] - r2[x];
                 t1[x] = r1[x] + r2[x];
@@ -227,9 +239,7 @@ fn untransform_input(dv: &[f32], p: &Plan, (n, first): (usize, usize), image: &m
                 let at =
                     |j: usize| &dv[((i * 4 + j) * p.channels + c) * n + first + ty * tc..][..tc];
                 let (v0, v1, v2, v3) = (at(0), at(1), at(2), at(3));
-                let (k0, rest) = cols.split_at_mut(tc + 1);
-                let (k1, rest) = rest.split_at_mut(tc + 1);
-                let (k2, k3) = rest.split_at_mut(tc + 1);
+                let [k0, k1, k2, k3] = quarters_mut(&mut cols);
                 // k2 and k3 are shifted by one tile: entry 0 is the (absent) tile before the first.
                 k2[0] = 0.0;
                 k3[0] = 0.0;
@@ -247,9 +257,7 @@ fn untransform_input(dv: &[f32], p: &Plan, (n, first): (usize, usize), image: &m
                 }
             }
             // Then along the columns, each row added onto the image where it lies inside.
-            let (t0, rest) = t.split_at(width);
-            let (t1, rest) = rest.split_at(width);
-            let (t2, t3) = rest.split_at(width);
+            let [t0, t1, t2, t3] = quarters(&t);
             let first = left.min(width);
             let last = (left + w).min(width);
             let (t0, t1, t2, t3) = (
@@ -312,9 +320,7 @@ fn transform_output(m: &[f32], p: &Plan, (n, first): (usize, usize), out: &mut [
                 }
             }
             // Then along the columns.
-            let (h0, rest) = rows.split_at(width);
-            let (h1, rest) = rest.split_at(width);
-            let (h2, h3) = rest.split_at(width);
+            let [h0, h1, h2, h3] = quarters(&rows);
             let y = 2 * ty;
             let dst = &mut plane[y * ow..][..ow];
             for (x, ((a, b), c)) in dst.iter_mut().zip(h0.iter().zip(h1).zip(h2)) {
@@ -353,9 +359,7 @@ fn transform_gradient(grad: &[f32], p: &Plan, (n, first): (usize, usize), dm: &m
                 }
             }
             let (y0, y1) = y.split_at(width);
-            let (c0, rest) = cols.split_at_mut(width);
-            let (c1, rest) = rest.split_at_mut(width);
-            let (c2, c3) = rest.split_at_mut(width);
+            let [c0, c1, c2, c3] = quarters_mut(&mut cols);
             for x in 0..width {
                 c0[x] = y0[x];
                 c1[x] = y0[x] + y1[x];
@@ -431,10 +435,7 @@ pub fn forward(
             }
             transform_output(&m, p, (n, g * tiles), out);
             if relu {
-                // A select, not `f32::max`: its NaN rule keeps LLVM from vectorising it on wasm.
-                for v in out.iter_mut() {
-                    *v = if *v > 0.0 { *v } else { 0.0 };
-                }
+                vectors::relu(out);
             }
         }
     }
