@@ -184,11 +184,14 @@ pub async fn evaluate_shared(
                 }
             }
         }
+        // The helpers' answers arrive while the host's message loop runs: after this thread's chunk,
+        // or, with none left for it, as soon as one comes.
         if let Some(index) = waiting.pop_back() {
             scores[index] = Some(probabilities(model, mirror, &batch_of(index)).await?);
+            host.pause().await;
+        } else {
+            host.wait_for_helpers().await;
         }
-        // The helpers' answers arrive while the host's message loop runs.
-        host.pause().await;
         let answers = host
             .gradient_helpers()
             .map(|h| h.collect_scores())

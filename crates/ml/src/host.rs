@@ -55,6 +55,11 @@ pub trait TrainHost {
     fn report(&mut self, event: TrainEvent);
     /// Lets the host run other work (a worker's message handler) between batches.
     fn pause(&self) -> impl Future<Output = ()>;
+    /// Waits while only helpers have work: until one answers, or briefly (a Stop is then seen). By
+    /// default, as [`TrainHost::pause`].
+    fn wait_for_helpers(&self) -> impl Future<Output = ()> {
+        self.pause()
+    }
     /// A device failure the host simulates (native tests of the lost-device path); the real one comes
     /// from the device as a failed readback.
     fn injected_fault(&self) -> Option<String> {

@@ -448,7 +448,7 @@ async fn data_parallel_step(
             }
         }
         if !pending.is_empty() {
-            host.pause().await;
+            host.wait_for_helpers().await;
         }
     }
     // Parts left by helpers that failed: done here.

@@ -23,6 +23,11 @@ pub trait Clock {
     fn wall_clock_ms(&self) -> f64;
     /// Lets the message loop run (a Stop message is handled) before the job goes on.
     fn pause(&self) -> impl Future<Output = ()>;
+    /// Waits while helpers work: resolves when one of them answers (or fails), or after a short while
+    /// so that a Stop message is seen; by default, as [`Clock::pause`].
+    fn wait_for_helpers(&self) -> impl Future<Output = ()> {
+        self.pause()
+    }
 }
 
 /// A saved model as it comes back from storage.

@@ -18,9 +18,10 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use js_sys::{Array, Float32Array, Reflect, Uint8Array};
+use js_sys::{Array, Float32Array, Function, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, Worker};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{MessageEvent, Worker, WorkerGlobalScope};
 
 use crate::helper_protocol::{FromHelper, ToHelper};
 use atelier_core::dataset::Batch;
@@ -45,6 +46,8 @@ struct Helper {
     computing: Option<usize>,
     /// The chunks of the current evaluation it holds.
     scoring: Vec<usize>,
+    /// The array its last gradients came in: the averaged ones go back in it.
+    spare: Option<Float32Array>,
 }
 
 #[derive(Default)]
@@ -67,6 +70,8 @@ struct Pool {
     evaluation: u64,
     scorers: Vec<usize>,
     scores: Vec<ScoreAnswer>,
+    /// The worker's wait for answers ([`wait_for_answers`]), resolved by the next one.
+    waiting: Option<Function>,
 }
 
 type ScoreAnswer = (usize, usize, Result<Vec<f32>, String>);
@@ -82,6 +87,8 @@ thread_local! {
     static REPLICA: RefCell<Option<(u64, Result<Replica, String>)>> = const { RefCell::new(None) };
     /// The model copy a helper scores with: its evaluation, and the copy or why there is none.
     static SCORER: RefCell<Option<(u64, HeldScorer)>> = const { RefCell::new(None) };
+    /// In a helper: the array the last averaged gradients came in, for its next gradients.
+    static SPARE: RefCell<Option<Float32Array>> = const { RefCell::new(None) };
 }
 
 fn global_field(path: &[&str]) -> JsValue {
@@ -126,14 +133,43 @@ pub fn spawn(wanted: usize) {
                 job: 0,
                 computing: None,
                 scoring: Vec::new(),
+                spare: None,
             });
         }
     });
 }
 
+/// The longest the worker waits for helpers before it looks again (at the Stop flag), ms.
+const WAIT_MS: i32 = 50;
+
+/// In the worker: waits until a helper answers or fails, a Stop arrives, or [`WAIT_MS`] pass. Waiting
+/// for the event instead of polling by zero-delay timeouts lets the answer be taken at once, and leaves
+/// the core to the helpers meanwhile.
+pub async fn wait_for_answers() {
+    let promise = Promise::new(&mut |resolve, _| {
+        let scope: WorkerGlobalScope = js_sys::global().unchecked_into();
+        let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, WAIT_MS);
+        POOL.with(|pool| pool.borrow_mut().waiting = Some(resolve));
+    });
+    let _ = JsFuture::from(promise).await;
+    POOL.with(|pool| pool.borrow_mut().waiting = None);
+}
+
+/// Ends the worker's wait for answers, if it is waiting.
+pub fn wake() {
+    POOL.with(|pool| wake_pool(&mut pool.borrow_mut()));
+}
+
+fn wake_pool(pool: &mut Pool) {
+    if let Some(resolve) = pool.waiting.take() {
+        let _ = resolve.call0(&JsValue::UNDEFINED);
+    }
+}
+
 /// A helper failed: it is not used again, and its tree goes back to the worker.
 fn fail(state: &Rc<RefCell<Pool>>, i: usize) {
     let mut pool = state.borrow_mut();
+    wake_pool(&mut pool);
     let helper = &mut pool.helpers[i];
     helper.dead = true;
     let computing = helper.computing.take();
@@ -153,7 +189,13 @@ fn fail(state: &Rc<RefCell<Pool>>, i: usize) {
     }
 }
 
+/// A helper's message, and the worker's wait for answers ended.
 fn receive(state: &Rc<RefCell<Pool>>, i: usize, data: JsValue) {
+    take_in(state, i, data);
+    wake_pool(&mut state.borrow_mut());
+}
+
+fn take_in(state: &Rc<RefCell<Pool>>, i: usize, data: JsValue) {
     let (text, attachment) = crate::envelope::unpack(data);
     let Some(text) = text else { return };
     // A helper says Ready and Panicked as any worker does; its answers are helper messages.
@@ -213,11 +255,15 @@ fn receive(state: &Rc<RefCell<Pool>>, i: usize, data: JsValue) {
                 return; // An earlier run's answer (that run was stopped).
             };
             let answer = match (problem, attachment.dyn_into::<Float32Array>()) {
-                (None, Ok(values)) => Ok(PartGradients {
-                    values: values.to_vec(),
-                    loss,
-                    correct,
-                }),
+                (None, Ok(values)) => {
+                    let part = PartGradients {
+                        values: values.to_vec(),
+                        loss,
+                        correct,
+                    };
+                    pool.helpers[i].spare = Some(values);
+                    Ok(part)
+                }
                 (Some(problem), _) => Err(problem),
                 (None, Err(_)) => Err("the gradients did not arrive".into()),
             };
@@ -262,14 +308,24 @@ pub struct Helpers {
     pub limit: Option<usize>,
 }
 
-fn post_with_floats(worker: &Worker, message: &ToHelper, values: &Float32Array) -> bool {
-    let envelope = Array::of2(&JsValue::from_str(&protocol::encode(message)), values);
-    worker.post_message(&envelope).is_ok()
+/// Posts a message with a copy of `values` beside it, in `spare` if it fits (the copy's buffer moves
+/// with it).
+fn post_with_floats(
+    worker: &Worker,
+    message: &ToHelper,
+    values: &[f32],
+    spare: Option<Float32Array>,
+) -> bool {
+    let array = crate::envelope::floats_in(values, spare);
+    let (envelope, transfer) = crate::envelope::pack_moving(&protocol::encode(message), &array);
+    worker
+        .post_message_with_transfer(&envelope, &transfer)
+        .is_ok()
 }
 
 /// Posts a message with a batch's pixels beside it.
 fn post_batch(worker: &Worker, message: &ToHelper, batch: &Batch) -> bool {
-    post_with_floats(worker, message, &Float32Array::from(&batch.pixels[..]))
+    post_with_floats(worker, message, &batch.pixels, None)
 }
 
 /// Helper number `number` of a job's `members` (pool indexes), unless it failed.
@@ -405,16 +461,21 @@ impl GradientHelpers for Helpers {
 
     fn apply(&mut self, helpers: &[usize], step: usize, gradients: &[f32], learning_rate: f64) {
         POOL.with(|pool| {
-            let pool = pool.borrow();
+            let mut pool = pool.borrow_mut();
             let message = ToHelper::ReplicaApply {
                 run: pool.run,
                 step,
                 learning_rate,
             };
-            let values = Float32Array::from(gradients);
+            let Pool {
+                helpers: all,
+                members,
+                ..
+            } = &mut *pool;
             for &member in helpers {
-                if let Some(h) = pool.members.get(member).map(|&i| &pool.helpers[i]) {
-                    post_with_floats(&h.worker, &message, &values);
+                if let Some(h) = members.get(member).map(|&i| &mut all[i]) {
+                    let spare = h.spare.take();
+                    post_with_floats(&h.worker, &message, gradients, spare);
                 }
             }
         })
@@ -608,7 +669,10 @@ pub async fn replica_step(
                 correct: part.correct,
                 problem: None,
             },
-            Some(Float32Array::from(&part.values[..])),
+            Some(crate::envelope::floats_in(
+                &part.values,
+                SPARE.with(|s| s.borrow_mut().take()),
+            )),
         ),
         Err(e) => answer(e.to_string()),
     }
@@ -627,7 +691,11 @@ pub fn replica_apply(run: u64, learning_rate: f64, attachment: JsValue) {
         let result = attachment
             .dyn_into::<Float32Array>()
             .map_err(|_| "the averaged gradients did not arrive".to_string())
-            .and_then(|values| replica.apply(&values.to_vec(), learning_rate));
+            .and_then(|values| {
+                let averaged = values.to_vec();
+                SPARE.with(|s| *s.borrow_mut() = Some(values));
+                replica.apply(&averaged, learning_rate)
+            });
         if let Err(problem) = result {
             *held = Some((run, Err(problem)));
         }

@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
@@ -35,12 +34,16 @@ fn post(message: &FromWorker) {
     WebEnv.post(message);
 }
 
-/// Answers the worker this one helps, with a typed array beside the message when there is one.
+/// Answers the worker this one helps, with a typed array made for the answer beside the message when
+/// there is one (its buffer moves with it).
 fn post_helper(message: &FromHelper, attachment: Option<&JsValue>) {
-    let text = JsValue::from_str(&protocol::encode(message));
+    let text = protocol::encode(message);
     let _ = match attachment {
-        Some(attachment) => scope().post_message(&Array::of2(&text, attachment)),
-        None => scope().post_message(&text),
+        Some(attachment) => {
+            let (envelope, transfer) = crate::envelope::pack_moving(&text, attachment);
+            scope().post_message_with_transfer(&envelope, &transfer)
+        }
+        None => scope().post_message(&JsValue::from_str(&text)),
     };
 }
 
@@ -61,7 +64,10 @@ pub fn start() {
         };
         match protocol::decode::<ToWorker>(&text) {
             // Stop must act while a job is running, so it is handled at once, not queued behind it.
-            Ok(ToWorker::Stop) => state().borrow_mut().stop = true,
+            Ok(ToWorker::Stop) => {
+                state().borrow_mut().stop = true;
+                super::helpers::wake();
+            }
             Ok(ToWorker::LoseDeviceAfter { batches }) => {
                 state().borrow_mut().lose_device_after = Some(batches)
             }

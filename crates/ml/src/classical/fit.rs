@@ -244,7 +244,7 @@ async fn fit_forest(
         }
         if forest.trees.len() == before {
             // Every tree is handed out: wait for the helpers' answers.
-            host.pause().await;
+            host.wait_for_helpers().await;
             continue;
         }
         let train_ms = bin_ms + host.now_ms() - loop_start - monitor_ms;

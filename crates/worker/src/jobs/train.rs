@@ -59,6 +59,10 @@ impl<E: Env> TrainHost for WorkerHost<'_, E> {
         self.env.pause().await;
     }
 
+    async fn wait_for_helpers(&self) {
+        self.env.wait_for_helpers().await;
+    }
+
     fn injected_fault(&self) -> Option<String> {
         self.env.injected_fault()
     }
