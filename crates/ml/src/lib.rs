@@ -2,6 +2,7 @@
 //! (`report`, in the protocol's types). Takes the device as an argument: only the worker chooses
 //! WebGPU or the CPU.
 
+pub mod adam;
 pub mod backend;
 pub mod classical;
 pub mod classifier;

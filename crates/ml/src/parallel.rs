@@ -7,11 +7,11 @@
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::adam::FusedAdam;
 use super::classical::svm::hinge_loss;
 use super::nn::Network;
 use super::store;
@@ -31,13 +31,9 @@ pub struct StepSettings {
 }
 
 impl StepSettings {
-    /// Adam as every run uses it.
+    /// Adam as every run uses it (burn's, in one pass a parameter on the CPU backend).
     pub fn optimizer(&self) -> ModuleOptimizer {
-        AdamConfig::new()
-            .with_weight_decay(
-                (self.weight_decay > 0.0).then(|| WeightDecayConfig::new(self.weight_decay as f32)),
-            )
-            .init()
+        FusedAdam::module_optimizer((self.weight_decay > 0.0).then_some(self.weight_decay as f32))
     }
 
     /// The cross-entropy loss (the SVM's hinge loss ignores the smoothing).
