@@ -12,8 +12,8 @@
 //!   ReLU stay burn's. Training on WebGPU takes the same operation, with burn's kernels apart from the
 //!   weight gradient, which is computed as matrix products there (module `gpu_conv`).
 //! - Both: 3x3 convolutions with stride 1 and at least [`winograd::MIN_CHANNELS`] channels on each
-//!   side take Winograd's F(2x2, 3x3) instead of im2col, forward and backward (module `winograd`:
-//!   2.25 times fewer multiplications in the products).
+//!   side take Winograd's F(4x4, 3x3) instead of im2col, forward and backward (module `winograd`:
+//!   4 times fewer multiplications in the products).
 //!
 //! 2x2 max pooling is an operation of its own too ([`PoolOps`], [`pool_2x2`]): one pass forward, one
 //! backward. WebGPU keeps burn's other layers. Tested against burn's values and gradients.

@@ -1,34 +1,65 @@
-//! 3x3 convolutions with stride 1 by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast
+//! 3x3 convolutions with stride 1 by Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray, "Fast
 //! Algorithms for Convolutional Neural Networks", 2016), forward and backward, on the CPU backend.
 //!
-//! Each 2x2 block of outputs (a "tile") comes from a 4x4 block `d` of the input as
-//! `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`. Summed over the input channels, the element-wise product becomes one
-//! matrix product for each of the 16 positions of the 4x4 block: the transformed weights
-//! `[out_channels x channels]` times the transformed input `[channels x tiles]`. A tile and channel
-//! pair thus costs 16 multiplications where im2col's product spends 4 x 9 = 36: 2.25 times fewer.
+//! Each 4x4 block of outputs (a "tile") comes from a 6x6 block `d` of the input as
+//! `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` (interpolation points 0, ±1, ±2 and infinity). Summed over the input
+//! channels, the element-wise product becomes one matrix product for each of the 36 positions of the
+//! 6x6 block: the transformed weights `[out_channels x channels]` times the transformed input
+//! `[channels x tiles]`. A tile and channel pair thus costs 36 multiplications where im2col's product
+//! spends 16 x 9 = 144: 4 times fewer (F(2x2, 3x3), which this replaced, 2.25 times).
 //! The backward pass is the adjoint of the same steps (each is linear): the output's gradient is
 //! transformed by `A`, then multiplied by the transformed weights transposed (the input gradient,
 //! transformed back by `B` and added onto the overlapping input blocks) and by the transformed input
 //! (the weight gradient, transformed back by `Gᵀ`). All three products of a training step shrink by
-//! 2.25x; the transforms are additions and halvings.
+//! 4x; the transforms are row passes of a few additions and small multiples.
+//!
+//! Rounding: the transforms' larger coefficients (up to 8, and sixths and twenty-fourths) make the
+//! results differ from im2col's by up to ~2e-5 of their scale in single precision (F(2x2, 3x3):
+//! 2e-6), as with the F(4x4, 3x3) of cuDNN and NNPACK; the tests hold them within 5e-5.
 //!
 //! The products are [`crate::matmul`]'s (ours on the page, gemm natively). `kernels` takes this path for 3x3,
 //! stride-1 convolutions with enough channels on both sides ([`applies`]); the first layer of a network
 //! on grey images (one channel) keeps im2col, whose product is then too thin.
 
+use std::cell::RefCell;
+
 use crate::matmul::{Lhs, times_transposed_with};
 use crate::vectors::{self, sum};
 
-/// Positions of a transformed 4x4 block.
-const POSITIONS: usize = 16;
+/// Outputs along each side of a tile.
+const M: usize = 4;
+/// The side of a tile's input block and of its transformed form: `M + 3 - 1`.
+const ALPHA: usize = M + 2;
+/// Positions of a transformed block.
+const POSITIONS: usize = ALPHA * ALPHA;
 
-/// The fewest input and output channels for which this path is taken: under it the 16 products are
+/// The fewest input and output channels for which this path is taken: under it the 36 products are
 /// too thin to beat im2col's one.
 pub const MIN_CHANNELS: usize = 8;
 
 /// The fewest tiles (columns of each product) a group of images gives, where the batch allows: a
-/// 28x28 or 24x24 output is one image; a 7x7 one, 16 tiles, takes 8 images together.
+/// 24x24 output (36 tiles) takes 4 images together, a 7x7 one (4 tiles) 32.
 const GROUP_COLUMNS: usize = 128;
+
+thread_local! {
+    /// Work buffers kept from one call to the next (the transformed input and products: a few MB).
+    /// Allocated afresh each call, they cost more than the transforms natively (glibc hands such
+    /// sizes back to the system and faults them in again: 24% of a training step in page faults).
+    static SCRATCH: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A work buffer of `len` values holding whatever its last user left: each user here writes all of
+/// it before reading it. Hand it back with [`keep`].
+fn scratch(len: usize) -> Vec<f32> {
+    let mut buffer = SCRATCH.with(|s| s.borrow_mut().pop()).unwrap_or_default();
+    buffer.resize(len, 0.0);
+    buffer
+}
+
+/// Keeps work buffers for the next call.
+fn keep(buffers: impl IntoIterator<Item = Vec<f32>>) {
+    SCRATCH.with(|s| s.borrow_mut().extend(buffers));
+}
 
 /// A 3x3, stride-1 convolution's sizes over a batch.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,10 +91,10 @@ impl Plan {
             .clamp(1, self.batch.max(1))
     }
 
-    /// Tile rows and columns (an odd output side's last tile half used).
+    /// Tile rows and columns (on a side that is not a multiple of 4, the last tile partly used).
     fn tiles(&self) -> [usize; 2] {
         let [oh, ow] = self.output();
-        [oh.div_ceil(2), ow.div_ceil(2)]
+        [oh.div_ceil(M), ow.div_ceil(M)]
     }
 
     /// Checks the input's and the weight's sizes; the lengths of one image's parts.
@@ -104,42 +135,100 @@ pub fn applies(
 
 /// `G g` on one column of three: the weight transform.
 #[inline(always)]
-fn g3([a, b, c]: [f32; 3]) -> [f32; 4] {
-    [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c]
+fn g_of([a, b, c]: [f32; 3]) -> [f32; ALPHA] {
+    let (s, d) = (a + c, b);
+    [
+        0.25 * a,
+        -(s + d) / 6.0,
+        -(s - d) / 6.0,
+        a / 24.0 + b / 12.0 + c / 6.0,
+        a / 24.0 - b / 12.0 + c / 6.0,
+        c,
+    ]
 }
 
 /// `Gᵀ u`: the weight transform's adjoint.
 #[inline(always)]
-fn gt4([a, b, c, d]: [f32; 4]) -> [f32; 3] {
-    [a + 0.5 * (b + c), 0.5 * (b - c), 0.5 * (b + c) + d]
+fn gt_of([u0, u1, u2, u3, u4, u5]: [f32; ALPHA]) -> [f32; 3] {
+    [
+        0.25 * u0 - (u1 + u2) / 6.0 + (u3 + u4) / 24.0,
+        (u2 - u1) / 6.0 + (u3 - u4) / 12.0,
+        (u3 + u4 - u1 - u2) / 6.0 + u5,
+    ]
 }
 
-/// The weights `[oc, c, 3, 3]` transformed: `[16][oc][c]`, position `4 i + j` of `G g Gᵀ`.
+/// `Bᵀ d` on one column of six: the input transform (points 0, ±1, ±2 and infinity).
+#[inline(always)]
+fn bt_of([d0, d1, d2, d3, d4, d5]: [f32; ALPHA]) -> [f32; ALPHA] {
+    [
+        4.0 * d0 - 5.0 * d2 + d4,
+        d3 + d4 - 4.0 * (d1 + d2),
+        d4 - d3 + 4.0 * (d1 - d2),
+        d4 - d2 + 2.0 * (d3 - d1),
+        d4 - d2 + 2.0 * (d1 - d3),
+        4.0 * d1 - 5.0 * d3 + d5,
+    ]
+}
+
+/// `B v`: the input transform's adjoint.
+#[inline(always)]
+fn b_of([v0, v1, v2, v3, v4, v5]: [f32; ALPHA]) -> [f32; ALPHA] {
+    [
+        4.0 * v0,
+        4.0 * (v2 - v1 + v5) + 2.0 * (v4 - v3),
+        -5.0 * v0 - 4.0 * (v1 + v2) - v3 - v4,
+        v1 - v2 + 2.0 * (v3 - v4) - 5.0 * v5,
+        v0 + v1 + v2 + v3 + v4,
+        v5,
+    ]
+}
+
+/// `Aᵀ m` on one column of six: the output transform.
+#[inline(always)]
+fn at_of([m0, m1, m2, m3, m4, m5]: [f32; ALPHA]) -> [f32; M] {
+    let (s12, d12, s34, d34) = (m1 + m2, m1 - m2, m3 + m4, m3 - m4);
+    [
+        m0 + s12 + s34,
+        d12 + 2.0 * d34,
+        s12 + 4.0 * s34,
+        d12 + 8.0 * d34 + m5,
+    ]
+}
+
+/// `A y`: the output transform's adjoint.
+#[inline(always)]
+fn a_of([y0, y1, y2, y3]: [f32; M]) -> [f32; ALPHA] {
+    let (e, o) = (y0 + y2, y1 + y3);
+    let (e2, o2) = (y0 + 4.0 * y2, 2.0 * y1 + 8.0 * y3);
+    [y0, e + o, e - o, e2 + o2, e2 - o2, y3]
+}
+
+/// The weights `[oc, c, 3, 3]` transformed: `[36][oc][c]`, position `6 i + j` of `G g Gᵀ`.
 fn transform_weights(weight: &[f32], oc: usize, c: usize) -> Vec<f32> {
     let mut u = vec![0.0f32; POSITIONS * oc * c];
     for (k, g) in weight.chunks_exact(9).enumerate().take(oc * c) {
         // Columns first (over the kernel's rows), then rows.
-        let cols: [[f32; 4]; 3] = std::array::from_fn(|j| g3([g[j], g[3 + j], g[6 + j]]));
-        for i in 0..4 {
-            let row = g3([cols[0][i], cols[1][i], cols[2][i]]);
+        let cols: [[f32; ALPHA]; 3] = std::array::from_fn(|j| g_of([g[j], g[3 + j], g[6 + j]]));
+        for i in 0..ALPHA {
+            let row = g_of([cols[0][i], cols[1][i], cols[2][i]]);
             for (j, v) in row.into_iter().enumerate() {
-                u[(i * 4 + j) * oc * c + k] = v;
+                u[(i * ALPHA + j) * oc * c + k] = v;
             }
         }
     }
     u
 }
 
-/// The weight gradient from its transformed form `[16][oc][c]`: `Gᵀ dU G` for each pair, `[oc, c, 3, 3]`.
+/// The weight gradient from its transformed form `[36][oc][c]`: `Gᵀ dU G` for each pair, `[oc, c, 3, 3]`.
 fn untransform_weights(du: &[f32], oc: usize, c: usize) -> Vec<f32> {
     let mut grad = vec![0.0f32; oc * c * 9];
     for (k, g) in grad.chunks_exact_mut(9).enumerate() {
-        let block: [[f32; 4]; 4] =
-            std::array::from_fn(|i| std::array::from_fn(|j| du[(i * 4 + j) * oc * c + k]));
+        let block: [[f32; ALPHA]; ALPHA] =
+            std::array::from_fn(|i| std::array::from_fn(|j| du[(i * ALPHA + j) * oc * c + k]));
         // Rows first, then columns.
-        let rows: [[f32; 3]; 4] = std::array::from_fn(|i| gt4(block[i]));
+        let rows: [[f32; 3]; ALPHA] = std::array::from_fn(|i| gt_of(block[i]));
         for q in 0..3 {
-            let col = gt4([rows[0][q], rows[1][q], rows[2][q], rows[3][q]]);
+            let col = gt_of(std::array::from_fn(|i| rows[i][q]));
             for (p, v) in col.into_iter().enumerate() {
                 g[p * 3 + q] = v;
             }
@@ -148,19 +237,35 @@ fn untransform_weights(du: &[f32], oc: usize, c: usize) -> Vec<f32> {
     grad
 }
 
-/// A buffer of four rows as its rows.
-fn quarters(buf: &[f32]) -> [&[f32]; 4] {
-    let width = buf.len() / 4;
+/// A buffer of `N` rows as its rows.
+fn rows_of<const N: usize>(buf: &[f32]) -> [&[f32]; N] {
+    let width = buf.len() / N;
     std::array::from_fn(|i| &buf[i * width..(i + 1) * width])
 }
 
-/// [`quarters`], mutable.
-fn quarters_mut(buf: &mut [f32]) -> [&mut [f32]; 4] {
-    let width = buf.len() / 4;
-    let (a, rest) = buf.split_at_mut(width);
-    let (b, rest) = rest.split_at_mut(width);
-    let (c, d) = rest.split_at_mut(width);
-    [a, b, c, d]
+/// [`rows_of`], mutable.
+fn rows_of_mut<const N: usize>(buf: &mut [f32]) -> [&mut [f32]; N] {
+    let width = buf.len() / N;
+    let mut rows = buf.chunks_exact_mut(width);
+    std::array::from_fn(|_| rows.next().expect("N rows"))
+}
+
+/// `f` applied down the columns of `N` rows (each column's `N` values in, `K` out), row passes that
+/// vectorise.
+#[inline(always)]
+fn down_columns<const N: usize, const K: usize>(
+    input: &[f32],
+    output: &mut [f32],
+    f: impl Fn([f32; N]) -> [f32; K],
+) {
+    let rows: [&[f32]; N] = rows_of(input);
+    let mut out: [&mut [f32]; K] = rows_of_mut(output);
+    for x in 0..rows[0].len() {
+        let column = f(std::array::from_fn(|i| rows[i][x]));
+        for (o, v) in out.iter_mut().zip(column) {
+            o[x] = v;
+        }
+    }
 }
 
 /// Reads input row `y` (of the padded image's frame: row `y - top` of the plane, zero outside) from
@@ -181,155 +286,111 @@ fn padded_row(plane: &[f32], p: &Plan, y: usize, row: &mut [f32]) {
     row[last..].fill(0.0);
 }
 
-/// One image `[c, h, w]` transformed: `v` `[16][c][tiles]`, position `4 i + j` of `Bᵀ d B` for each
-/// tile's 4x4 block `d`.
+/// One image `[c, h, w]` transformed: `v` `[36][c][tiles]`, position `6 i + j` of `Bᵀ d B` for each
+/// tile's 6x6 block `d`.
 fn transform_input(image: &[f32], p: &Plan, (n, first): (usize, usize), v: &mut [f32]) {
     let [tr, tc] = p.tiles();
     let plane_len = p.size[0] * p.size[1];
-    let width = 2 * tc + 2;
-    let mut rows = vec![0.0f32; 4 * width];
-    let mut t = vec![0.0f32; 4 * width];
+    let width = M * tc + 2;
+    let mut rows = vec![0.0f32; ALPHA * width];
+    let mut t = vec![0.0f32; ALPHA * width];
     for c in 0..p.channels {
         let plane = &image[c * plane_len..(c + 1) * plane_len];
         for ty in 0..tr {
             for (r, row) in rows.chunks_exact_mut(width).enumerate() {
-                padded_row(plane, p, 2 * ty + r, row);
+                padded_row(plane, p, M * ty + r, row);
             }
-            // Bᵀ along the columns: the four rows of the block at once.
-            let [r0, r1, r2, r3] = quarters(&rows);
-            let [t0, t1, t2, t3] = quarters_mut(&mut t);
-            for x in 0..width {
-                t0[x] = r0[x] - r2[x];
-                t1[x] = r1[x] + r2[x];
-                t2[x] = r2[x] - r1[x];
-                t3[x] = r1[x] - r3[x];
-            }
+            // Bᵀ along the columns: the six rows of the block at once.
+            down_columns(&rows, &mut t, bt_of);
             // Then along the rows, tile by tile.
             for (i, ti) in t.chunks_exact(width).enumerate() {
-                let at = |j: usize| ((i * 4 + j) * p.channels + c) * n + first + ty * tc;
-                let (a0, a1, a2, a3) = (at(0), at(1), at(2), at(3));
+                let at = |j: usize| ((i * ALPHA + j) * p.channels + c) * n + first + ty * tc;
+                let starts: [usize; ALPHA] = std::array::from_fn(at);
                 for tx in 0..tc {
-                    let d = &ti[2 * tx..2 * tx + 4];
-                    v[a0 + tx] = d[0] - d[2];
-                    v[a1 + tx] = d[1] + d[2];
-                    v[a2 + tx] = d[2] - d[1];
-                    v[a3 + tx] = d[1] - d[3];
+                    let d = bt_of(std::array::from_fn(|k| ti[M * tx + k]));
+                    for (&s, value) in starts.iter().zip(d) {
+                        v[s + tx] = value;
+                    }
                 }
             }
         }
     }
 }
 
-/// Adds the adjoint of [`transform_input`] of `dv` `[16][c][tiles]` onto one image's gradient
-/// `[c, h, w]`: each tile's `B dV Bᵀ` added onto its (overlapping) 4x4 block, inside the image.
+/// Adds the adjoint of [`transform_input`] of `dv` `[36][c][tiles]` onto one image's gradient
+/// `[c, h, w]`: each tile's `B dV Bᵀ` added onto its (overlapping) 6x6 block, inside the image.
 fn untransform_input(dv: &[f32], p: &Plan, (n, first): (usize, usize), image: &mut [f32]) {
     let [tr, tc] = p.tiles();
     let [h, w] = p.size;
     let [top, left, _, _] = p.padding;
-    let width = 2 * tc + 2;
-    let mut t = vec![0.0f32; 4 * width];
-    // Each tile's four columns of `B` along a row: the first two overlap the last two of the tile
-    // before.
-    let mut cols = vec![0.0f32; 4 * (tc + 1)];
+    let width = M * tc + 2;
+    let mut t = vec![0.0f32; ALPHA * width];
+    let mut rows = vec![0.0f32; ALPHA * width];
     let plane_len = h * w;
+    let (first_col, last_col) = (left.min(width), (left + w).min(width));
     for c in 0..p.channels {
         let plane = &mut image[c * plane_len..(c + 1) * plane_len];
         for ty in 0..tr {
+            // `B` along the rows, tile by tile: each block's last two columns overlap the next one's
+            // first two.
             for (i, ti) in t.chunks_exact_mut(width).enumerate() {
-                let at =
-                    |j: usize| &dv[((i * 4 + j) * p.channels + c) * n + first + ty * tc..][..tc];
-                let (v0, v1, v2, v3) = (at(0), at(1), at(2), at(3));
-                let [k0, k1, k2, k3] = quarters_mut(&mut cols);
-                // k2 and k3 are shifted by one tile: entry 0 is the (absent) tile before the first.
-                k2[0] = 0.0;
-                k3[0] = 0.0;
-                for x in 0..tc {
-                    k0[x] = v0[x];
-                    k1[x] = v1[x] - v2[x] + v3[x];
-                    k2[x + 1] = v1[x] + v2[x] - v0[x];
-                    k3[x + 1] = -v3[x];
-                }
-                k0[tc] = 0.0;
-                k1[tc] = 0.0;
-                for x in 0..=tc {
-                    ti[2 * x] = k0[x] + k2[x];
-                    ti[2 * x + 1] = k1[x] + k3[x];
+                let at = |j: usize| {
+                    &dv[((i * ALPHA + j) * p.channels + c) * n + first + ty * tc..][..tc]
+                };
+                let cols: [&[f32]; ALPHA] = std::array::from_fn(at);
+                ti.fill(0.0);
+                for tx in 0..tc {
+                    let d = b_of(std::array::from_fn(|j| cols[j][tx]));
+                    for (x, value) in ti[M * tx..M * tx + ALPHA].iter_mut().zip(d) {
+                        *x += value;
+                    }
                 }
             }
             // Then along the columns, each row added onto the image where it lies inside.
-            let [t0, t1, t2, t3] = quarters(&t);
-            let first = left.min(width);
-            let last = (left + w).min(width);
-            let (t0, t1, t2, t3) = (
-                &t0[first..last],
-                &t1[first..last],
-                &t2[first..last],
-                &t3[first..last],
-            );
-            for r in 0..4 {
-                let iy = (2 * ty + r).wrapping_sub(top);
+            down_columns(&t, &mut rows, b_of);
+            for (r, row) in rows.chunks_exact(width).enumerate() {
+                let iy = (M * ty + r).wrapping_sub(top);
                 if iy >= h {
                     continue;
                 }
-                let dst = &mut plane[iy * w..][..last - first];
-                match r {
-                    0 => {
-                        for (x, a) in dst.iter_mut().zip(t0) {
-                            *x += a;
-                        }
-                    }
-                    1 => {
-                        for (x, ((a, b), c)) in dst.iter_mut().zip(t1.iter().zip(t2).zip(t3)) {
-                            *x += a - b + c;
-                        }
-                    }
-                    2 => {
-                        for (x, ((a, b), c)) in dst.iter_mut().zip(t1.iter().zip(t2).zip(t0)) {
-                            *x += a + b - c;
-                        }
-                    }
-                    _ => {
-                        for (x, a) in dst.iter_mut().zip(t3) {
-                            *x -= a;
-                        }
-                    }
+                let dst = &mut plane[iy * w..][..last_col - first_col];
+                for (x, a) in dst.iter_mut().zip(&row[first_col..last_col]) {
+                    *x += a;
                 }
             }
         }
     }
 }
 
-/// Adds the products `m` `[16][oc][tiles]` transformed back, `Aᵀ M A` for each tile, onto one image's
-/// output `[oc, oh, ow]` (the half of an odd side's last tile that falls outside is dropped).
+/// Adds the products `m` `[36][oc][tiles]` transformed back, `Aᵀ M A` for each tile, onto one image's
+/// output `[oc, oh, ow]` (the part of a last tile that falls outside is dropped).
 fn transform_output(m: &[f32], p: &Plan, (n, first): (usize, usize), out: &mut [f32]) {
     let [tr, tc] = p.tiles();
     let [oh, ow] = p.output();
     let oc = p.out_channels;
-    let width = 2 * tc;
-    // `Aᵀ` along each of the block's four rows, tile by tile, interleaved back into two columns a tile.
-    let mut rows = vec![0.0f32; 4 * width];
+    let width = M * tc;
+    // `Aᵀ` along each of the block's six rows, tile by tile, interleaved back into four columns a tile.
+    let mut rows = vec![0.0f32; ALPHA * width];
+    let mut done = vec![0.0f32; M * width];
     for o in 0..oc {
         let plane = &mut out[o * oh * ow..(o + 1) * oh * ow];
         for ty in 0..tr {
             for (i, row) in rows.chunks_exact_mut(width).enumerate() {
-                let at = |j: usize| &m[((i * 4 + j) * oc + o) * n + first + ty * tc..][..tc];
-                let (m0, m1, m2, m3) = (at(0), at(1), at(2), at(3));
-                for (x, pair) in row.chunks_exact_mut(2).enumerate() {
-                    pair[0] = m0[x] + m1[x] + m2[x];
-                    pair[1] = m1[x] - m2[x] - m3[x];
+                let at = |j: usize| &m[((i * ALPHA + j) * oc + o) * n + first + ty * tc..][..tc];
+                let cols: [&[f32]; ALPHA] = std::array::from_fn(at);
+                for (x, quad) in row.chunks_exact_mut(M).enumerate() {
+                    quad.copy_from_slice(&at_of(std::array::from_fn(|j| cols[j][x])));
                 }
             }
             // Then along the columns.
-            let [h0, h1, h2, h3] = quarters(&rows);
-            let y = 2 * ty;
-            let dst = &mut plane[y * ow..][..ow];
-            for (x, ((a, b), c)) in dst.iter_mut().zip(h0.iter().zip(h1).zip(h2)) {
-                *x += a + b + c;
-            }
-            if y + 1 < oh {
-                let dst = &mut plane[(y + 1) * ow..][..ow];
-                for (x, ((a, b), c)) in dst.iter_mut().zip(h1.iter().zip(h2).zip(h3)) {
-                    *x += a - b - c;
+            down_columns(&rows, &mut done, at_of);
+            for (r, row) in done.chunks_exact(width).enumerate() {
+                let y = M * ty + r;
+                if y >= oh {
+                    break;
+                }
+                for (x, a) in plane[y * ow..][..ow].iter_mut().zip(row) {
+                    *x += a;
                 }
             }
         }
@@ -337,20 +398,20 @@ fn transform_output(m: &[f32], p: &Plan, (n, first): (usize, usize), out: &mut [
 }
 
 /// The adjoint of [`transform_output`]: one image's output gradient `[oc, oh, ow]` as `dm`
-/// `[16][oc][tiles]`, `A dY Aᵀ` for each tile (zero beyond an odd side).
+/// `[36][oc][tiles]`, `A dY Aᵀ` for each tile (zero beyond the output).
 fn transform_gradient(grad: &[f32], p: &Plan, (n, first): (usize, usize), dm: &mut [f32]) {
     let [tr, tc] = p.tiles();
     let [oh, ow] = p.output();
     let oc = p.out_channels;
-    let width = 2 * tc;
-    // The tile row's two output rows (zero beyond the output), then `A` along the columns: four rows.
-    let mut y = vec![0.0f32; 2 * width];
-    let mut cols = vec![0.0f32; 4 * width];
+    let width = M * tc;
+    // The tile row's four output rows (zero beyond the output), then `A` along the columns: six rows.
+    let mut y = vec![0.0f32; M * width];
+    let mut cols = vec![0.0f32; ALPHA * width];
     for o in 0..oc {
         let plane = &grad[o * oh * ow..(o + 1) * oh * ow];
         for ty in 0..tr {
             for (a, row) in y.chunks_exact_mut(width).enumerate() {
-                let oy = 2 * ty + a;
+                let oy = M * ty + a;
                 if oy < oh {
                     row[..ow].copy_from_slice(&plane[oy * ow..][..ow]);
                     row[ow..].fill(0.0);
@@ -358,29 +419,16 @@ fn transform_gradient(grad: &[f32], p: &Plan, (n, first): (usize, usize), dm: &m
                     row.fill(0.0);
                 }
             }
-            let (y0, y1) = y.split_at(width);
-            let [c0, c1, c2, c3] = quarters_mut(&mut cols);
-            for x in 0..width {
-                c0[x] = y0[x];
-                c1[x] = y0[x] + y1[x];
-                c2[x] = y0[x] - y1[x];
-                c3[x] = -y1[x];
-            }
+            down_columns(&y, &mut cols, a_of);
             // Then along the rows, tile by tile.
             for (i, ci) in cols.chunks_exact(width).enumerate() {
-                let start = |j: usize| ((i * 4 + j) * oc + o) * n + first + ty * tc;
-                let pairs = || ci.chunks_exact(2);
-                for (d, pair) in dm[start(0)..][..tc].iter_mut().zip(pairs()) {
-                    *d = pair[0];
-                }
-                for (d, pair) in dm[start(1)..][..tc].iter_mut().zip(pairs()) {
-                    *d = pair[0] + pair[1];
-                }
-                for (d, pair) in dm[start(2)..][..tc].iter_mut().zip(pairs()) {
-                    *d = pair[0] - pair[1];
-                }
-                for (d, pair) in dm[start(3)..][..tc].iter_mut().zip(pairs()) {
-                    *d = -pair[1];
+                let starts: [usize; ALPHA] =
+                    std::array::from_fn(|j| ((i * ALPHA + j) * oc + o) * n + first + ty * tc);
+                for (tx, quad) in ci.chunks_exact(M).enumerate() {
+                    let d = a_of([quad[0], quad[1], quad[2], quad[3]]);
+                    for (&s, value) in starts.iter().zip(d) {
+                        dm[s + tx] = value;
+                    }
                 }
             }
         }
@@ -411,8 +459,9 @@ pub fn forward(
         .map(|u| Lhs::with(u, (oc, c), (c, 1), own))
         .collect();
     let group = p.group();
-    let mut v = vec![0.0f32; POSITIONS * c * group * tiles];
-    let mut m = vec![0.0f32; POSITIONS * oc * group * tiles];
+    // Both written whole for each group before they are read.
+    let mut v = scratch(POSITIONS * c * group * tiles);
+    let mut m = scratch(POSITIONS * oc * group * tiles);
     let mut output = vec![0.0f32; p.batch * out_len];
     for (images, outs) in input
         .chunks(group * image_len)
@@ -439,6 +488,7 @@ pub fn forward(
             }
         }
     }
+    keep([v, m]);
     output
 }
 
@@ -469,9 +519,10 @@ pub fn backward(
         Vec::new()
     };
     let group = p.group();
-    let mut v = vec![0.0f32; POSITIONS * c * group * tiles];
-    let mut dv = vec![0.0f32; if input_gradient { v.len() } else { 0 }];
-    let mut dm = vec![0.0f32; POSITIONS * oc * group * tiles];
+    // Written whole for each group before they are read.
+    let mut v = scratch(POSITIONS * c * group * tiles);
+    let mut dv = scratch(if input_gradient { v.len() } else { 0 });
+    let mut dm = scratch(POSITIONS * oc * group * tiles);
     let mut du = vec![0.0f32; POSITIONS * oc * c];
     let mut grad_input = vec![0.0f32; if input_gradient { input.len() } else { 0 }];
     let mut grad_bias = vec![0.0f32; oc];
@@ -522,6 +573,7 @@ pub fn backward(
             );
         }
     }
+    keep([v, dv, dm]);
     (grad_input, untransform_weights(&du, oc, c), grad_bias)
 }
 
@@ -542,7 +594,7 @@ mod tests {
         let scale = theirs.iter().fold(1.0f32, |m, v| m.max(v.abs()));
         for (i, (x, y)) in ours.iter().zip(theirs).enumerate() {
             assert!(
-                (x - y).abs() <= 2e-6 * scale,
+                (x - y).abs() <= 5e-5 * scale,
                 "{what}: element {i} is {x}, im2col gives {y} (scale {scale})"
             );
         }
@@ -562,8 +614,8 @@ mod tests {
         (2, 8, [4, 5], 9, [2, 0, 1, 1]),
         (2, 12, [3, 3], 8, [0; 4]),
         (2, 32, [26, 26], 64, [0; 4]),
-        // 9 tiles an image: groups of 15 images, then 2.
-        (17, 8, [8, 8], 8, [0; 4]),
+        // 4 tiles an image: groups of 32 images, then 8.
+        (40, 8, [8, 8], 8, [0; 4]),
     ];
 
     fn shape(
@@ -596,7 +648,7 @@ mod tests {
             let (s, plan) = shape(sizes);
             assert!(applies(s.kernel, s.stride, s.channels, s.out_channels));
             if k == SHAPES.len() - 1 {
-                assert_eq!(plan.group(), 15, "the last shape's images go in groups");
+                assert_eq!(plan.group(), 32, "the last shape's images go in groups");
             }
             let input = filled(s.batch * s.channels * s.height * s.width, k);
             let weight = filled(s.out_channels * s.channels * 9, k + 10);
