@@ -3,7 +3,7 @@
 //! coefficients (up to 8, and sixths and twenty-fourths) round more: results within ~2e-5 of
 //! im2col's scale in single precision, as the F(4x4, 3x3) of cuDNN and NNPACK.
 
-use super::plan::{Plan, Tiling, padded_row, rows_of, rows_of_mut};
+use super::plan::{self, Plan, Tiling, padded_row, rows_of, rows_of_mut};
 
 /// Outputs along each side of a tile.
 const M: usize = 4;
@@ -18,23 +18,163 @@ pub(crate) struct F4;
 impl Tiling for F4 {
     const M: usize = M;
     const POSITIONS: usize = POSITIONS;
+
     fn transform_weights(weight: &[f32], oc: usize, c: usize) -> Vec<f32> {
-        transform_weights(weight, oc, c)
+        plan::transform_weights(weight, (oc, c), g_of)
     }
+
     fn untransform_weights(du: &[f32], oc: usize, c: usize) -> Vec<f32> {
-        untransform_weights(du, oc, c)
+        plan::untransform_weights(du, (oc, c), gt_of)
     }
-    fn transform_input(image: &[f32], p: &Plan, at: (usize, usize), v: &mut [f32]) {
-        transform_input(image, p, at, v)
+
+    /// One image `[c, h, w]` transformed: `v` `[36][c][tiles]`, position `6 i + j` of `Bᵀ d B` for each
+    /// tile's 6x6 block `d`.
+    fn transform_input(image: &[f32], p: &Plan, (n, first): (usize, usize), v: &mut [f32]) {
+        let [tr, tc] = p.tiles(M);
+        let plane_len = p.size[0] * p.size[1];
+        let width = M * tc + 2;
+        let mut rows = vec![0.0f32; ALPHA * width];
+        let mut t = vec![0.0f32; ALPHA * width];
+        for c in 0..p.channels {
+            let plane = &image[c * plane_len..(c + 1) * plane_len];
+            for ty in 0..tr {
+                for (r, row) in rows.chunks_exact_mut(width).enumerate() {
+                    padded_row(plane, p, M * ty + r, row);
+                }
+                // Bᵀ along the columns: the six rows of the block at once.
+                down_columns(&rows, &mut t, bt_of);
+                // Then along the rows, tile by tile.
+                for (i, ti) in t.chunks_exact(width).enumerate() {
+                    let at = |j: usize| ((i * ALPHA + j) * p.channels + c) * n + first + ty * tc;
+                    let starts: [usize; ALPHA] = std::array::from_fn(at);
+                    for tx in 0..tc {
+                        let d = bt_of(std::array::from_fn(|k| ti[M * tx + k]));
+                        for (&s, value) in starts.iter().zip(d) {
+                            v[s + tx] = value;
+                        }
+                    }
+                }
+            }
+        }
     }
-    fn untransform_input(dv: &[f32], p: &Plan, at: (usize, usize), image: &mut [f32]) {
-        untransform_input(dv, p, at, image)
+
+    /// Adds the adjoint of [`transform_input`] of `dv` `[36][c][tiles]` onto one image's gradient
+    /// `[c, h, w]`: each tile's `B dV Bᵀ` added onto its (overlapping) 6x6 block, inside the image.
+    fn untransform_input(dv: &[f32], p: &Plan, (n, first): (usize, usize), image: &mut [f32]) {
+        let [tr, tc] = p.tiles(M);
+        let [h, w] = p.size;
+        let [top, left, _, _] = p.padding;
+        let width = M * tc + 2;
+        let mut t = vec![0.0f32; ALPHA * width];
+        let mut rows = vec![0.0f32; ALPHA * width];
+        let plane_len = h * w;
+        let (first_col, last_col) = (left.min(width), (left + w).min(width));
+        for c in 0..p.channels {
+            let plane = &mut image[c * plane_len..(c + 1) * plane_len];
+            for ty in 0..tr {
+                // `B` along the rows, tile by tile: each block's last two columns overlap the next one's
+                // first two.
+                for (i, ti) in t.chunks_exact_mut(width).enumerate() {
+                    let at = |j: usize| {
+                        &dv[((i * ALPHA + j) * p.channels + c) * n + first + ty * tc..][..tc]
+                    };
+                    let cols: [&[f32]; ALPHA] = std::array::from_fn(at);
+                    ti.fill(0.0);
+                    for tx in 0..tc {
+                        let d = b_of(std::array::from_fn(|j| cols[j][tx]));
+                        for (x, value) in ti[M * tx..M * tx + ALPHA].iter_mut().zip(d) {
+                            *x += value;
+                        }
+                    }
+                }
+                // Then along the columns, each row added onto the image where it lies inside.
+                down_columns(&t, &mut rows, b_of);
+                for (r, row) in rows.chunks_exact(width).enumerate() {
+                    let iy = (M * ty + r).wrapping_sub(top);
+                    if iy >= h {
+                        continue;
+                    }
+                    let dst = &mut plane[iy * w..][..last_col - first_col];
+                    for (x, a) in dst.iter_mut().zip(&row[first_col..last_col]) {
+                        *x += a;
+                    }
+                }
+            }
+        }
     }
-    fn transform_output(m: &[f32], p: &Plan, at: (usize, usize), out: &mut [f32]) {
-        transform_output(m, p, at, out)
+
+    /// Adds the products `m` `[36][oc][tiles]` transformed back, `Aᵀ M A` for each tile, onto one image's
+    /// output `[oc, oh, ow]` (the part of a last tile that falls outside is dropped).
+    fn transform_output(m: &[f32], p: &Plan, (n, first): (usize, usize), out: &mut [f32]) {
+        let [tr, tc] = p.tiles(M);
+        let [oh, ow] = p.output();
+        let oc = p.out_channels;
+        let width = M * tc;
+        // `Aᵀ` along each of the block's six rows, tile by tile, interleaved back into four columns a tile.
+        let mut rows = vec![0.0f32; ALPHA * width];
+        let mut done = vec![0.0f32; M * width];
+        for o in 0..oc {
+            let plane = &mut out[o * oh * ow..(o + 1) * oh * ow];
+            for ty in 0..tr {
+                for (i, row) in rows.chunks_exact_mut(width).enumerate() {
+                    let at =
+                        |j: usize| &m[((i * ALPHA + j) * oc + o) * n + first + ty * tc..][..tc];
+                    let cols: [&[f32]; ALPHA] = std::array::from_fn(at);
+                    for (x, quad) in row.chunks_exact_mut(M).enumerate() {
+                        quad.copy_from_slice(&at_of(std::array::from_fn(|j| cols[j][x])));
+                    }
+                }
+                // Then along the columns.
+                down_columns(&rows, &mut done, at_of);
+                for (r, row) in done.chunks_exact(width).enumerate() {
+                    let y = M * ty + r;
+                    if y >= oh {
+                        break;
+                    }
+                    for (x, a) in plane[y * ow..][..ow].iter_mut().zip(row) {
+                        *x += a;
+                    }
+                }
+            }
+        }
     }
-    fn transform_gradient(grad: &[f32], p: &Plan, at: (usize, usize), dm: &mut [f32]) {
-        transform_gradient(grad, p, at, dm)
+
+    /// The adjoint of [`transform_output`]: one image's output gradient `[oc, oh, ow]` as `dm`
+    /// `[36][oc][tiles]`, `A dY Aᵀ` for each tile (zero beyond the output).
+    fn transform_gradient(grad: &[f32], p: &Plan, (n, first): (usize, usize), dm: &mut [f32]) {
+        let [tr, tc] = p.tiles(M);
+        let [oh, ow] = p.output();
+        let oc = p.out_channels;
+        let width = M * tc;
+        // The tile row's four output rows (zero beyond the output), then `A` along the columns: six rows.
+        let mut y = vec![0.0f32; M * width];
+        let mut cols = vec![0.0f32; ALPHA * width];
+        for o in 0..oc {
+            let plane = &grad[o * oh * ow..(o + 1) * oh * ow];
+            for ty in 0..tr {
+                for (a, row) in y.chunks_exact_mut(width).enumerate() {
+                    let oy = M * ty + a;
+                    if oy < oh {
+                        row[..ow].copy_from_slice(&plane[oy * ow..][..ow]);
+                        row[ow..].fill(0.0);
+                    } else {
+                        row.fill(0.0);
+                    }
+                }
+                down_columns(&y, &mut cols, a_of);
+                // Then along the rows, tile by tile.
+                for (i, ci) in cols.chunks_exact(width).enumerate() {
+                    let starts: [usize; ALPHA] =
+                        std::array::from_fn(|j| ((i * ALPHA + j) * oc + o) * n + first + ty * tc);
+                    for (tx, quad) in ci.chunks_exact(M).enumerate() {
+                        let d = a_of([quad[0], quad[1], quad[2], quad[3]]);
+                        for (&s, value) in starts.iter().zip(d) {
+                            dm[s + tx] = value;
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -108,40 +248,6 @@ fn a_of([y0, y1, y2, y3]: [f32; M]) -> [f32; ALPHA] {
     [y0, e + o, e - o, e2 + o2, e2 - o2, y3]
 }
 
-/// The weights `[oc, c, 3, 3]` transformed: `[36][oc][c]`, position `6 i + j` of `G g Gᵀ`.
-fn transform_weights(weight: &[f32], oc: usize, c: usize) -> Vec<f32> {
-    let mut u = vec![0.0f32; POSITIONS * oc * c];
-    for (k, g) in weight.chunks_exact(9).enumerate().take(oc * c) {
-        // Columns first (over the kernel's rows), then rows.
-        let cols: [[f32; ALPHA]; 3] = std::array::from_fn(|j| g_of([g[j], g[3 + j], g[6 + j]]));
-        for i in 0..ALPHA {
-            let row = g_of([cols[0][i], cols[1][i], cols[2][i]]);
-            for (j, v) in row.into_iter().enumerate() {
-                u[(i * ALPHA + j) * oc * c + k] = v;
-            }
-        }
-    }
-    u
-}
-
-/// The weight gradient from its transformed form `[36][oc][c]`: `Gᵀ dU G` for each pair, `[oc, c, 3, 3]`.
-fn untransform_weights(du: &[f32], oc: usize, c: usize) -> Vec<f32> {
-    let mut grad = vec![0.0f32; oc * c * 9];
-    for (k, g) in grad.chunks_exact_mut(9).enumerate() {
-        let block: [[f32; ALPHA]; ALPHA] =
-            std::array::from_fn(|i| std::array::from_fn(|j| du[(i * ALPHA + j) * oc * c + k]));
-        // Rows first, then columns.
-        let rows: [[f32; 3]; ALPHA] = std::array::from_fn(|i| gt_of(block[i]));
-        for q in 0..3 {
-            let col = gt_of(std::array::from_fn(|i| rows[i][q]));
-            for (p, v) in col.into_iter().enumerate() {
-                g[p * 3 + q] = v;
-            }
-        }
-    }
-    grad
-}
-
 /// `f` applied down the columns of `N` rows (each column's `N` values in, `K` out), row passes that
 /// vectorise.
 #[inline(always)]
@@ -156,155 +262,6 @@ fn down_columns<const N: usize, const K: usize>(
         let column = f(std::array::from_fn(|i| rows[i][x]));
         for (o, v) in out.iter_mut().zip(column) {
             o[x] = v;
-        }
-    }
-}
-
-/// One image `[c, h, w]` transformed: `v` `[36][c][tiles]`, position `6 i + j` of `Bᵀ d B` for each
-/// tile's 6x6 block `d`.
-fn transform_input(image: &[f32], p: &Plan, (n, first): (usize, usize), v: &mut [f32]) {
-    let [tr, tc] = p.tiles(M);
-    let plane_len = p.size[0] * p.size[1];
-    let width = M * tc + 2;
-    let mut rows = vec![0.0f32; ALPHA * width];
-    let mut t = vec![0.0f32; ALPHA * width];
-    for c in 0..p.channels {
-        let plane = &image[c * plane_len..(c + 1) * plane_len];
-        for ty in 0..tr {
-            for (r, row) in rows.chunks_exact_mut(width).enumerate() {
-                padded_row(plane, p, M * ty + r, row);
-            }
-            // Bᵀ along the columns: the six rows of the block at once.
-            down_columns(&rows, &mut t, bt_of);
-            // Then along the rows, tile by tile.
-            for (i, ti) in t.chunks_exact(width).enumerate() {
-                let at = |j: usize| ((i * ALPHA + j) * p.channels + c) * n + first + ty * tc;
-                let starts: [usize; ALPHA] = std::array::from_fn(at);
-                for tx in 0..tc {
-                    let d = bt_of(std::array::from_fn(|k| ti[M * tx + k]));
-                    for (&s, value) in starts.iter().zip(d) {
-                        v[s + tx] = value;
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Adds the adjoint of [`transform_input`] of `dv` `[36][c][tiles]` onto one image's gradient
-/// `[c, h, w]`: each tile's `B dV Bᵀ` added onto its (overlapping) 6x6 block, inside the image.
-fn untransform_input(dv: &[f32], p: &Plan, (n, first): (usize, usize), image: &mut [f32]) {
-    let [tr, tc] = p.tiles(M);
-    let [h, w] = p.size;
-    let [top, left, _, _] = p.padding;
-    let width = M * tc + 2;
-    let mut t = vec![0.0f32; ALPHA * width];
-    let mut rows = vec![0.0f32; ALPHA * width];
-    let plane_len = h * w;
-    let (first_col, last_col) = (left.min(width), (left + w).min(width));
-    for c in 0..p.channels {
-        let plane = &mut image[c * plane_len..(c + 1) * plane_len];
-        for ty in 0..tr {
-            // `B` along the rows, tile by tile: each block's last two columns overlap the next one's
-            // first two.
-            for (i, ti) in t.chunks_exact_mut(width).enumerate() {
-                let at = |j: usize| {
-                    &dv[((i * ALPHA + j) * p.channels + c) * n + first + ty * tc..][..tc]
-                };
-                let cols: [&[f32]; ALPHA] = std::array::from_fn(at);
-                ti.fill(0.0);
-                for tx in 0..tc {
-                    let d = b_of(std::array::from_fn(|j| cols[j][tx]));
-                    for (x, value) in ti[M * tx..M * tx + ALPHA].iter_mut().zip(d) {
-                        *x += value;
-                    }
-                }
-            }
-            // Then along the columns, each row added onto the image where it lies inside.
-            down_columns(&t, &mut rows, b_of);
-            for (r, row) in rows.chunks_exact(width).enumerate() {
-                let iy = (M * ty + r).wrapping_sub(top);
-                if iy >= h {
-                    continue;
-                }
-                let dst = &mut plane[iy * w..][..last_col - first_col];
-                for (x, a) in dst.iter_mut().zip(&row[first_col..last_col]) {
-                    *x += a;
-                }
-            }
-        }
-    }
-}
-
-/// Adds the products `m` `[36][oc][tiles]` transformed back, `Aᵀ M A` for each tile, onto one image's
-/// output `[oc, oh, ow]` (the part of a last tile that falls outside is dropped).
-fn transform_output(m: &[f32], p: &Plan, (n, first): (usize, usize), out: &mut [f32]) {
-    let [tr, tc] = p.tiles(M);
-    let [oh, ow] = p.output();
-    let oc = p.out_channels;
-    let width = M * tc;
-    // `Aᵀ` along each of the block's six rows, tile by tile, interleaved back into four columns a tile.
-    let mut rows = vec![0.0f32; ALPHA * width];
-    let mut done = vec![0.0f32; M * width];
-    for o in 0..oc {
-        let plane = &mut out[o * oh * ow..(o + 1) * oh * ow];
-        for ty in 0..tr {
-            for (i, row) in rows.chunks_exact_mut(width).enumerate() {
-                let at = |j: usize| &m[((i * ALPHA + j) * oc + o) * n + first + ty * tc..][..tc];
-                let cols: [&[f32]; ALPHA] = std::array::from_fn(at);
-                for (x, quad) in row.chunks_exact_mut(M).enumerate() {
-                    quad.copy_from_slice(&at_of(std::array::from_fn(|j| cols[j][x])));
-                }
-            }
-            // Then along the columns.
-            down_columns(&rows, &mut done, at_of);
-            for (r, row) in done.chunks_exact(width).enumerate() {
-                let y = M * ty + r;
-                if y >= oh {
-                    break;
-                }
-                for (x, a) in plane[y * ow..][..ow].iter_mut().zip(row) {
-                    *x += a;
-                }
-            }
-        }
-    }
-}
-
-/// The adjoint of [`transform_output`]: one image's output gradient `[oc, oh, ow]` as `dm`
-/// `[36][oc][tiles]`, `A dY Aᵀ` for each tile (zero beyond the output).
-fn transform_gradient(grad: &[f32], p: &Plan, (n, first): (usize, usize), dm: &mut [f32]) {
-    let [tr, tc] = p.tiles(M);
-    let [oh, ow] = p.output();
-    let oc = p.out_channels;
-    let width = M * tc;
-    // The tile row's four output rows (zero beyond the output), then `A` along the columns: six rows.
-    let mut y = vec![0.0f32; M * width];
-    let mut cols = vec![0.0f32; ALPHA * width];
-    for o in 0..oc {
-        let plane = &grad[o * oh * ow..(o + 1) * oh * ow];
-        for ty in 0..tr {
-            for (a, row) in y.chunks_exact_mut(width).enumerate() {
-                let oy = M * ty + a;
-                if oy < oh {
-                    row[..ow].copy_from_slice(&plane[oy * ow..][..ow]);
-                    row[ow..].fill(0.0);
-                } else {
-                    row.fill(0.0);
-                }
-            }
-            down_columns(&y, &mut cols, a_of);
-            // Then along the rows, tile by tile.
-            for (i, ci) in cols.chunks_exact(width).enumerate() {
-                let starts: [usize; ALPHA] =
-                    std::array::from_fn(|j| ((i * ALPHA + j) * oc + o) * n + first + ty * tc);
-                for (tx, quad) in ci.chunks_exact(M).enumerate() {
-                    let d = a_of([quad[0], quad[1], quad[2], quad[3]]);
-                    for (&s, value) in starts.iter().zip(d) {
-                        dm[s + tx] = value;
-                    }
-                }
-            }
         }
     }
 }

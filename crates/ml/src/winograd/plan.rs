@@ -120,3 +120,47 @@ pub(crate) fn padded_row(plane: &[f32], p: &Plan, y: usize, row: &mut [f32]) {
     row[first..last].copy_from_slice(&src[..last - first]);
     row[last..].fill(0.0);
 }
+
+/// The weights `[oc, c, 3, 3]` transformed for a tiling whose blocks have side `A`: `[A²][oc][c]`,
+/// position `A i + j` of `G g Gᵀ`, with `g_of` giving `G` times one column of three.
+pub(crate) fn transform_weights<const A: usize>(
+    weight: &[f32],
+    (oc, c): (usize, usize),
+    g_of: impl Fn([f32; 3]) -> [f32; A],
+) -> Vec<f32> {
+    let mut u = vec![0.0f32; A * A * oc * c];
+    for (k, g) in weight.chunks_exact(9).enumerate().take(oc * c) {
+        // Columns first (over the kernel's rows), then rows.
+        let cols: [[f32; A]; 3] = std::array::from_fn(|j| g_of([g[j], g[3 + j], g[6 + j]]));
+        for i in 0..A {
+            let row = g_of([cols[0][i], cols[1][i], cols[2][i]]);
+            for (j, v) in row.into_iter().enumerate() {
+                u[(i * A + j) * oc * c + k] = v;
+            }
+        }
+    }
+    u
+}
+
+/// The weight gradient `[oc, c, 3, 3]` from its transformed form `[A²][oc][c]`: `Gᵀ dU G` for each
+/// pair, with `gt_of` giving `Gᵀ` times one column of `A`.
+pub(crate) fn untransform_weights<const A: usize>(
+    du: &[f32],
+    (oc, c): (usize, usize),
+    gt_of: impl Fn([f32; A]) -> [f32; 3],
+) -> Vec<f32> {
+    let mut grad = vec![0.0f32; oc * c * 9];
+    for (k, g) in grad.chunks_exact_mut(9).enumerate() {
+        let block: [[f32; A]; A] =
+            std::array::from_fn(|i| std::array::from_fn(|j| du[(i * A + j) * oc * c + k]));
+        // Rows first, then columns.
+        let rows: [[f32; 3]; A] = std::array::from_fn(|i| gt_of(block[i]));
+        for q in 0..3 {
+            let col = gt_of(std::array::from_fn(|i| rows[i][q]));
+            for (p, v) in col.into_iter().enumerate() {
+                g[p * 3 + q] = v;
+            }
+        }
+    }
+    grad
+}
