@@ -89,7 +89,6 @@ impl Optimizer for FusedAdam {
                 lr: lr as f32,
                 time,
                 weight_decay: self.weight_decay,
-                first: time == 1,
             },
             values.as_mut_slice::<f32>().expect("f32"),
             gradient.as_slice::<f32>().expect("f32"),
@@ -116,9 +115,6 @@ struct Step {
     /// The step's number, from 1.
     time: usize,
     weight_decay: Option<f32>,
-    /// The first step: burn starts the moments from this gradient alone (not from zeros times beta,
-    /// which is the same value).
-    first: bool,
 }
 
 /// Burn's arithmetic, element by element and in its order (so that results match to rounding):
@@ -137,7 +133,8 @@ fn update(step: Step, values: &mut [f32], gradient: &[f32], m1: &mut [f32], m2: 
         } else {
             g
         };
-        if step.first {
+        // The first step: burn starts the moments from this gradient alone.
+        if step.time == 1 {
             *a = g * f1;
             *b = g * g * f2;
         } else {

@@ -2,7 +2,7 @@
 //! multiplications than im2col, with transforms of additions and halvings only (results within 2e-6
 //! of im2col's scale).
 
-use super::plan::{self, Plan, Tiling, padded_row};
+use super::plan::{self, Plan, Tiling, padded_row, rows_of, rows_of_mut};
 
 /// Outputs along each side of a tile.
 const M: usize = 2;
@@ -39,8 +39,8 @@ impl Tiling for F2 {
                     padded_row(plane, p, 2 * ty + r, row);
                 }
                 // Bᵀ along the columns: the four rows of the block at once.
-                let [r0, r1, r2, r3] = quarters(&rows);
-                let [t0, t1, t2, t3] = quarters_mut(&mut t);
+                let [r0, r1, r2, r3] = rows_of::<4>(&rows);
+                let [t0, t1, t2, t3] = rows_of_mut::<4>(&mut t);
                 for x in 0..width {
                     t0[x] = r0[x] - r2[x];
                     t1[x] = r1[x] + r2[x];
@@ -83,7 +83,7 @@ impl Tiling for F2 {
                         &dv[((i * 4 + j) * p.channels + c) * n + first + ty * tc..][..tc]
                     };
                     let (v0, v1, v2, v3) = (at(0), at(1), at(2), at(3));
-                    let [k0, k1, k2, k3] = quarters_mut(&mut cols);
+                    let [k0, k1, k2, k3] = rows_of_mut::<4>(&mut cols);
                     // k2 and k3 are shifted by one tile: entry 0 is the (absent) tile before the first.
                     k2[0] = 0.0;
                     k3[0] = 0.0;
@@ -101,7 +101,7 @@ impl Tiling for F2 {
                     }
                 }
                 // Then along the columns, each row added onto the image where it lies inside.
-                let [t0, t1, t2, t3] = quarters(&t);
+                let [t0, t1, t2, t3] = rows_of::<4>(&t);
                 let first = left.min(width);
                 let last = (left + w).min(width);
                 let (t0, t1, t2, t3) = (
@@ -164,7 +164,7 @@ impl Tiling for F2 {
                     }
                 }
                 // Then along the columns.
-                let [h0, h1, h2, h3] = quarters(&rows);
+                let [h0, h1, h2, h3] = rows_of::<4>(&rows);
                 let y = 2 * ty;
                 let dst = &mut plane[y * ow..][..ow];
                 for (x, ((a, b), c)) in dst.iter_mut().zip(h0.iter().zip(h1).zip(h2)) {
@@ -203,7 +203,7 @@ impl Tiling for F2 {
                     }
                 }
                 let (y0, y1) = y.split_at(width);
-                let [c0, c1, c2, c3] = quarters_mut(&mut cols);
+                let [c0, c1, c2, c3] = rows_of_mut::<4>(&mut cols);
                 for x in 0..width {
                     c0[x] = y0[x];
                     c1[x] = y0[x] + y1[x];
@@ -242,19 +242,4 @@ fn g3([a, b, c]: [f32; 3]) -> [f32; 4] {
 #[inline(always)]
 fn gt4([a, b, c, d]: [f32; 4]) -> [f32; 3] {
     [a + 0.5 * (b + c), 0.5 * (b - c), 0.5 * (b + c) + d]
-}
-
-/// A buffer of four rows as its rows.
-fn quarters(buf: &[f32]) -> [&[f32]; 4] {
-    let width = buf.len() / 4;
-    std::array::from_fn(|i| &buf[i * width..(i + 1) * width])
-}
-
-/// [`quarters`], mutable.
-fn quarters_mut(buf: &mut [f32]) -> [&mut [f32]; 4] {
-    let width = buf.len() / 4;
-    let (a, rest) = buf.split_at_mut(width);
-    let (b, rest) = rest.split_at_mut(width);
-    let (c, d) = rest.split_at_mut(width);
-    [a, b, c, d]
 }
